@@ -1,0 +1,102 @@
+"""One dispatcher pass: short transactions, each safe to run in several processes at once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import sessionmaker
+
+from surveys import invitations
+from surveys.emails import build_email
+from surveys.mailer import Mailer
+from surveys.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DispatchReport:
+    closed: int = 0
+    issued: int = 0
+    out_of_window: int = 0
+    lapsed: int = 0
+    reminders: int = 0
+    sent: int = 0
+    failed_attempts: int = 0
+
+
+def dispatch(
+    session_factory: sessionmaker, now: datetime, settings: Settings, mailer: Mailer
+) -> DispatchReport:
+    report = DispatchReport()
+    with session_factory() as session, session.begin():
+        report.closed = invitations.close_expired(session, now)
+    while True:
+        with session_factory() as session, session.begin():
+            result = invitations.issue_due(session, now, settings.secret_key)
+        report.issued += result.issued
+        report.out_of_window += result.out_of_window
+        report.lapsed += result.lapsed
+        if result.issued + result.out_of_window + result.lapsed == 0:
+            break
+    while True:
+        with session_factory() as session, session.begin():
+            queued = invitations.queue_reminders(session, now)
+        report.reminders += queued
+        if not queued:
+            break
+    deliver(session_factory, now, settings, mailer, report)
+    if any(vars(report).values()):
+        log.info("dispatch at %s: %s", now.isoformat(), report)
+    return report
+
+
+def deliver(
+    session_factory: sessionmaker,
+    now: datetime,
+    settings: Settings,
+    mailer: Mailer,
+    report: DispatchReport,
+) -> None:
+    """Send pending emails one row at a time, committing after each.
+
+    A crash can at worst resend the one message in flight; a refusing or absent
+    mail server schedules a retry with backoff and, after the last, marks the
+    invitation failed for researchers to see.
+    """
+    while True:
+        with session_factory() as session, session.begin():
+            claimed = invitations.claim_deliveries(session, now, limit=1)
+            if not claimed:
+                return
+            inv = claimed[0]
+            participant = inv.participant
+            error = None
+            try:
+                mailer.send(
+                    build_email(
+                        kind=inv.delivery_kind,
+                        to=participant.email,
+                        sender=settings.mail_from,
+                        language=participant.language,
+                        link=invitations.link_for(settings.base_url, settings.secret_key, inv),
+                        closes_on=inv.closes_on,
+                        wave_code=inv.wave.code,
+                    )
+                )
+            except Exception as exc:  # any mail failure is retried, never lost
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning("email for invitation %s failed: %s", inv.id, error)
+            invitations.record_delivery(
+                inv,
+                now,
+                error,
+                retry_limit=settings.mail_retry_limit,
+                base_seconds=settings.mail_retry_base_seconds,
+            )
+            if error is None:
+                report.sent += 1
+            else:
+                report.failed_attempts += 1

@@ -1,0 +1,309 @@
+"""The `surveys` command line (contracts section 1), also reachable as `flask --app surveys`.
+
+Every command commits once at the end; bad input ends with a one-line reason
+on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from surveys import audit
+from surveys.accounts import AccountError, create_user
+from surveys.cohort_import import ImportRejected, import_cohort
+from surveys.csv_rows import CsvFileError
+from surveys.studies import StudyNotFound, resolve_study, wave_by_code
+
+study_option = click.option(
+    "--study", "study_slug", default=None, metavar="SLUG",
+    help="Study to use (default: the first study created).",
+)
+
+
+def _session():
+    return current_app.extensions["surveys.session_factory"]()
+
+
+def _now():
+    return current_app.extensions["surveys.clock"]()
+
+
+def friendly_errors(command):
+    """Turn the errors a user can cause into a one-line message and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ImportRejected as exc:
+            # The full list of bad rows helps more than one line; the first line says it all.
+            raise click.ClickException(str(exc)) from None
+        except (CsvFileError, StudyNotFound, AccountError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except (OperationalError, ProgrammingError) as exc:
+            text = str(exc.orig) if exc.orig else str(exc)
+            if "no such table" in text or "does not exist" in text:
+                raise click.ClickException(
+                    "The database has no schema yet: run `surveys db upgrade` first."
+                ) from None
+            raise click.ClickException(f"Database error: {text.splitlines()[0]}") from None
+        except OSError as exc:
+            raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
+
+    return wrapped
+
+
+def _read(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+db_group = AppGroup("db", help="Create or migrate the database schema.")
+
+
+@db_group.command("upgrade")
+@friendly_errors
+def db_upgrade():
+    """Create or migrate the schema to the latest version (safe to run twice)."""
+    from surveys.migrate import upgrade
+
+    upgrade(current_app.extensions["surveys.settings"].database_url)
+    click.echo("Database schema is up to date.")
+
+
+@click.command("import-cohort")
+@click.option("--participants", "participants", required=True, type=click.Path(dir_okay=False),
+              help="participants.csv (contracts section 2)")
+@click.option("--appointments", "appointments", type=click.Path(dir_okay=False),
+              help="appointments.csv (optional)")
+@study_option
+@with_appcontext
+@friendly_errors
+def import_cohort_command(participants: str, appointments: str | None, study_slug: str | None):
+    """Load clients who completed the intervention, with their stored scores."""
+    with _session() as session:
+        study = resolve_study(session, study_slug, create=True)
+        result = import_cohort(
+            session, study, _read(participants), _read(appointments) if appointments else None,
+            participants_name=Path(participants).name,
+            appointments_name=Path(appointments).name if appointments else "appointments.csv",
+        )
+        audit.record(session, _now(), None, "cohort_import", actor="cli", study=study.slug,
+                     created=result.created, updated=result.updated)
+        session.commit()
+    click.echo(
+        f"Imported into study '{study.slug}': {result.created} new and {result.updated} updated "
+        f"participants, {result.appointments} appointments, "
+        f"{result.invitations_scheduled} questionnaires scheduled."
+    )
+
+
+@click.command("import-responses")
+@click.option("--wave", required=True, help="Wave code, e.g. wave2")
+@click.argument("responses", type=click.Path(dir_okay=False))
+@study_option
+@with_appcontext
+@friendly_errors
+def import_responses_command(wave: str, responses: str, study_slug: str | None):
+    """Load answers collected outside the web forms (e.g. by telephone)."""
+    from surveys.response_import import import_responses
+
+    with _session() as session:
+        study = resolve_study(session, study_slug)
+        result = import_responses(session, study, wave_by_code(study, wave), _read(responses),
+                                  filename=Path(responses).name)
+        audit.record(session, _now(), None, "response_import", actor="cli", study=study.slug,
+                     wave=wave, stored=result.stored)
+        session.commit()
+    click.echo(f"Stored {result.stored} {wave} responses: {result.linked} linked, "
+               f"{result.unlinked} could not be linked to a participant.")
+
+
+report_group = AppGroup("report", help="Reports for evaluators.")
+
+
+@report_group.command("paired")
+@click.option("--follow-up", "follow_up", required=True, help="Wave code, e.g. wave2")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "html"]), default="json",
+              show_default=True)
+@click.option("--lang", type=click.Choice(["en", "cy"]), default="en", show_default=True)
+@study_option
+@friendly_errors
+def report_paired(follow_up: str, fmt: str, lang: str, study_slug: str | None):
+    """The paired-change report on stdout."""
+    from surveys.reporting import paired_report, render_csv, render_html
+
+    with _session() as session:
+        study = resolve_study(session, study_slug)
+        wave_by_code(study, follow_up)
+        report = paired_report(session, study, follow_up, language=lang)
+        audit.record(session, _now(), None, "report_view", actor="cli", study=study.slug,
+                     report="paired", follow_up=follow_up, format=fmt)
+        session.commit()
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        sys.stdout.write(render_csv(report))
+    else:
+        click.echo(render_html(report, lang))
+
+
+@click.command("links")
+@click.option("--wave", required=True, help="Wave code, e.g. wave1")
+@study_option
+@with_appcontext
+@friendly_errors
+def links(wave: str, study_slug: str | None):
+    """participant_ref,url for every issued, unanswered invitation of a wave (CSV)."""
+    import csv
+
+    from sqlalchemy import select
+
+    from surveys.invitations import link_for, open_links
+    from surveys.models import Study
+
+    settings = current_app.extensions["surveys.settings"]
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    with _session() as session:
+        # Without --study, every study's open links: telephoning researchers want them all.
+        studies = ([resolve_study(session, study_slug)] if study_slug
+                   else session.scalars(select(Study).order_by(Study.id)).all())
+        if not studies:
+            raise StudyNotFound("There is no study yet: import a cohort or run `surveys demo`.")
+        matched = [s for s in studies if any(w.code == wave for w in s.waves)]
+        if not matched:
+            wave_by_code(studies[0], wave)
+        writer.writerow(["participant_ref", "url"])
+        for study in matched:
+            for inv in open_links(session, study, wave_by_code(study, wave)):
+                writer.writerow([inv.participant.ref,
+                                 link_for(settings.base_url, settings.secret_key, inv)])
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing (exit 0) when studies exist already.")
+@with_appcontext
+@friendly_errors
+def demo(if_empty: bool):
+    """Load the synthetic demo cohort (published figures) into an empty database."""
+    from surveys.demo.load import DemoNotEmpty, load_demo
+
+    with _session() as session:
+        try:
+            summary = load_demo(session, _now(), current_app.extensions["surveys.settings"],
+                                current_app.extensions["surveys.mailer"])
+        except DemoNotEmpty as exc:
+            if if_empty:
+                click.echo("The database already holds studies; the demo was not loaded again.")
+                return
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(summary)
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "researcher", "evaluator"]))
+@click.option("--password", envvar="SURVEYS_NEW_PASSWORD", prompt=True, hide_input=True,
+              confirmation_prompt=True, help="Prompted for when not given (or SURVEYS_NEW_PASSWORD)")
+@with_appcontext
+@friendly_errors
+def create_user_command(email: str, role: str, password: str):
+    """Create a staff account."""
+    with _session() as session:
+        user = create_user(session, email, password, role)
+        audit.record(session, _now(), None, "account_created", actor="cli", email=user.email,
+                     role=role)
+        session.commit()
+    click.echo(f"Created {role} account for {user.email}.")
+
+
+@click.command("dispatch")
+@with_appcontext
+@friendly_errors
+def dispatch_once():
+    """Run one dispatcher pass now (issue due questionnaires, send email, close old links)."""
+    from scheduler.jobs import dispatch
+
+    ext = current_app.extensions
+    report = dispatch(ext["surveys.session_factory"], _now(), ext["surveys.settings"],
+                      ext["surveys.mailer"])
+    click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in vars(report).items()))
+
+
+@click.command("scheduler")
+@with_appcontext
+@friendly_errors
+def scheduler_only():
+    """Run the dispatcher on its schedule without the web app (production: one or more)."""
+    from scheduler.runner import make_scheduler
+
+    ext = current_app.extensions
+    click.echo(f"Dispatcher running every {ext['surveys.settings'].dispatch_interval} s; "
+               "press Ctrl+C to stop.")
+    scheduler = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
+                               ext["surveys.settings"], ext["surveys.mailer"], blocking=True)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+@friendly_errors
+def run(host: str, port: int, threads: int):
+    """Serve the web app and run the scheduler in one process."""
+    from waitress import create_server
+
+    from scheduler.runner import make_scheduler
+
+    app = current_app._get_current_object()
+    ext = app.extensions
+    scheduler = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
+                               ext["surveys.settings"], ext["surveys.mailer"])
+    server = create_server(app, host=host, port=port, threads=threads)
+    scheduler.start()
+    click.echo(f"Surveys service running at http://{host}:{port}/ (press Ctrl+C to stop)")
+    try:
+        server.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        scheduler.shutdown(wait=False)
+        ext["surveys.engine"].dispose()
+
+
+COMMANDS = [db_group, import_cohort_command, import_responses_command, report_group, links, demo,
+            create_user_command, dispatch_once, scheduler_only, run]
+
+
+def register(app) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def _create_app():
+    from surveys import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(
+    name="surveys",
+    help="Survey and outcomes service for health-and-work programmes.",
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+)

@@ -1,0 +1,1 @@
+"""Synthetic demo data reproducing the published evaluation figures (no real people)."""

@@ -1,0 +1,125 @@
+"""Load the synthetic demo through the service's own importers and dispatcher.
+
+History is replayed day by day with the real dispatcher, so the 2024 study's
+invitations were issued, answered and closed on the dates they would have been,
+and a live study beside it has questionnaires open today.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.jobs import dispatch
+from surveys.accounts import create_user
+from surveys.cohort_import import import_cohort
+from surveys.demo import generator
+from surveys.mailer import Mailer
+from surveys.models import Invitation, Study, Wave
+from surveys.response_import import import_responses
+from surveys.settings import Settings
+from surveys.studies import create_study, wave_by_code
+
+HISTORIC_SLUG = "ehd-2024"
+LIVE_SLUG = "ehd-live"
+HISTORIC_START = date(2024, 7, 8)
+# Follow-ups due after this date were not issued (the evaluation's fieldwork ended).
+HISTORIC_END = date(2024, 12, 3)
+DEMO_PASSWORD = "demo-password-2024"
+DEMO_ACCOUNTS = (
+    ("researcher@example.org", "researcher"),
+    ("evaluator@example.org", "evaluator"),
+    ("admin@example.org", "admin"),
+)
+
+
+class DemoNotEmpty(RuntimeError):
+    pass
+
+
+def _csv(rows: list[dict[str, str]]) -> str:
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(9), tzinfo=UTC)
+
+
+def _replay(
+    session: Session,
+    study: Study,
+    responses: dict[str, list[dict[str, str]]],
+    until: datetime,
+    settings: Settings,
+    mailer: Mailer,
+) -> None:
+    """Run the dispatcher on every day something happens, importing answers as they came."""
+    by_day: dict[date, dict[str, list[dict[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    for wave_code, rows in responses.items():
+        for row in rows:
+            by_day[date.fromisoformat(row["submitted_on"])][wave_code].append(row)
+    due_days = set(
+        session.scalars(
+            select(Invitation.due_on)
+            .join(Wave, Wave.id == Invitation.wave_id)
+            .where(Wave.study_id == study.id)
+            .distinct()
+        )
+    )
+    factory = _session_factory(session)
+    for day in sorted(due_days | set(by_day)):
+        if _at(day) > until:
+            continue
+        session.commit()  # the dispatcher works in its own transactions
+        dispatch(factory, _at(day), settings, mailer)
+        for wave_code, rows in by_day.get(day, {}).items():
+            import_responses(session, study, wave_by_code(study, wave_code), _csv(rows),
+                             filename=f"demo {wave_code} {day}")
+    session.commit()
+    dispatch(factory, until, settings, mailer)
+
+
+def _session_factory(session: Session):
+    from sqlalchemy.orm import sessionmaker
+
+    return sessionmaker(bind=session.get_bind(), expire_on_commit=False)
+
+
+def load_demo(session: Session, now: datetime, settings: Settings, mailer: Mailer) -> str:
+    if session.scalar(select(func.count()).select_from(Study)):
+        raise DemoNotEmpty("The database already has studies; the demo loads only into an "
+                           "empty database (use a new SURVEYS_DATABASE_URL).")
+    historic = create_study(session, HISTORIC_SLUG, generator.DEMO_STUDY_NAME,
+                            end_date=HISTORIC_END)
+    import_cohort(session, historic, _csv(generator.participants_rows()),
+                  _csv(generator.appointments_rows()))
+    _replay(session, historic,
+            {"wave1": generator.wave1_rows(), "wave2": generator.wave2_rows()},
+            _at(HISTORIC_END + timedelta(days=60)), settings, mailer)
+
+    today = now.date()
+    live = create_study(session, LIVE_SLUG, generator.LIVE_STUDY_NAME)
+    rows = generator.current_rows(today)
+    import_cohort(session, live, _csv(rows.participants), _csv(rows.appointments))
+    _replay(session, live, {"wave1": rows.wave1}, now, settings, mailer)
+
+    for email, role in DEMO_ACCOUNTS:
+        create_user(session, email, DEMO_PASSWORD, role)
+    session.flush()
+    accounts = ", ".join(email for email, _ in DEMO_ACCOUNTS)
+    return (
+        f"Demo loaded: study '{HISTORIC_SLUG}' (333 completers, 2024, closed) and study "
+        f"'{LIVE_SLUG}' (6 current clients with questionnaires open today).\n"
+        f"Demo staff accounts ({accounts}) use the password '{DEMO_PASSWORD}'."
+    )

@@ -1,0 +1,61 @@
+"""Invitation and reminder emails, rendered in the client's language without Flask.
+
+The scheduler sends mail outside any web request, so this module keeps its own
+Jinja environment with Babel's translations for the client's locale.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from email.message import EmailMessage
+from email.utils import make_msgid
+from functools import cache
+from pathlib import Path
+
+from babel.dates import format_date
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "emails"
+
+
+@cache
+def _environment(language: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    translations = Translations.load(str(TRANSLATIONS), [language], "messages")
+    env.install_gettext_translations(translations, newstyle=True)
+    return env
+
+
+def build_email(
+    *,
+    kind: str,
+    to: str,
+    sender: str,
+    language: str,
+    link: str,
+    closes_on: date,
+    wave_code: str,
+) -> EmailMessage:
+    env = _environment(language)
+    context = {
+        "link": link,
+        "closes_on": format_date(closes_on, "long", locale=language),
+        "wave_code": wave_code,
+        "reminder": kind == "reminder",
+        "language": language,
+    }
+    message = EmailMessage()
+    message["Subject"] = env.get_template("subject.txt").render(context).strip()
+    message["From"] = sender
+    message["To"] = to
+    message["Message-ID"] = make_msgid(domain="surveys.invalid")
+    message["Content-Language"] = language
+    message.set_content(env.get_template("invitation.txt").render(context))
+    message.add_alternative(env.get_template("invitation.html").render(context), subtype="html")
+    return message

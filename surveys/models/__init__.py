@@ -1,0 +1,23 @@
+"""SQLAlchemy models, one module per noun."""
+
+from surveys.db import Base
+from surveys.models.audit import AuditEvent
+from surveys.models.participant import Appointment, Participant
+from surveys.models.response import Response
+from surveys.models.study import Study, Wave
+from surveys.models.invitation import Invitation, InvitationStatus, DeliveryStatus
+from surveys.models.user import User
+
+__all__ = [
+    "Appointment",
+    "AuditEvent",
+    "Base",
+    "DeliveryStatus",
+    "Invitation",
+    "InvitationStatus",
+    "Participant",
+    "Response",
+    "Study",
+    "User",
+    "Wave",
+]

@@ -1,0 +1,59 @@
+"""One invitation per participant and wave: the schedule's unit of work."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from surveys.db import Base
+from surveys.models.types import UTCDateTime
+
+
+class InvitationStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"  # waiting for its due date
+    ISSUED = "issued"  # link live, not yet answered
+    COMPLETED = "completed"  # a response was submitted
+    CLOSED = "closed"  # closing date passed unanswered
+    OUT_OF_WINDOW = "out_of_window"  # due after the study's end date: never issued
+    LAPSED = "lapsed"  # its answering window passed before it could be issued
+
+
+class DeliveryStatus(enum.StrEnum):
+    NONE = "none"  # no email address: reached by telephone through `surveys links`
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last retry; shown to researchers
+
+
+class Invitation(Base):
+    __tablename__ = "invitations"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "wave_id"),
+        Index("ix_invitations_due", "status", "due_on"),
+        Index("ix_invitations_delivery", "delivery_status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    due_on: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), default=InvitationStatus.SCHEDULED)
+    nonce: Mapped[str | None] = mapped_column(String(64))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_on: Mapped[date | None]
+    reminder_due_on: Mapped[date | None]
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.NONE)
+    delivery_kind: Mapped[str] = mapped_column(String(16), default="invitation")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    participant = relationship("Participant")
+    wave = relationship("Wave")

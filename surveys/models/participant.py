@@ -1,0 +1,47 @@
+"""Clients who completed the intervention, with their stored end-of-intervention scores."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from surveys.db import Base
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("study_id", "ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    ref: Mapped[str] = mapped_column(String(64))
+    site: Mapped[str] = mapped_column(String(200))
+    completed_on: Mapped[date]
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    workability_end: Mapped[int | None]
+    confidence_end: Mapped[int | None]
+    importance_end: Mapped[int | None]
+
+    appointments: Mapped[list[Appointment]] = relationship(
+        back_populates="participant",
+        order_by="Appointment.appointment_on",
+        cascade="all, delete-orphan",
+    )
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_participant", "participant_id", "appointment_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    appointment_on: Mapped[date]
+    channel: Mapped[str] = mapped_column(String(32))
+    attendance: Mapped[str] = mapped_column(String(32))
+    workability: Mapped[int | None]
+
+    participant: Mapped[Participant] = relationship(back_populates="appointments")

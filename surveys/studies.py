@@ -1,0 +1,55 @@
+"""Finding and creating studies and their default waves."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from surveys.models import Study, Wave
+
+DEFAULT_SLUG = "default"
+
+# wave1 at the end of the intervention, wave2 six weeks later (the evaluation's design).
+DEFAULT_WAVES = (
+    {"code": "wave1", "instrument": "wave1", "offset_days": 0},
+    {"code": "wave2", "instrument": "wave2", "offset_days": 42},
+)
+
+
+class StudyNotFound(LookupError):
+    pass
+
+
+def create_study(session: Session, slug: str, name: str, **fields) -> Study:
+    study = Study(slug=slug, name=name, reliable_change={"workability": 2}, **fields)
+    study.waves = [Wave(reminder_days=7, close_days=28, **wave) for wave in DEFAULT_WAVES]
+    session.add(study)
+    session.flush()
+    return study
+
+
+def resolve_study(session: Session, slug: str | None, *, create: bool = False) -> Study:
+    """The study named by `slug`, else the first one created (the default).
+
+    With `create`, an empty database gets a default study, so a researcher can
+    import a cohort without any set-up step.
+    """
+    if slug:
+        study = session.scalar(select(Study).where(Study.slug == slug))
+        if study is None:
+            raise StudyNotFound(f"No study called '{slug}'.")
+        return study
+    study = session.scalar(select(Study).order_by(Study.id).limit(1))
+    if study is None:
+        if not create:
+            raise StudyNotFound("There is no study yet: import a cohort or run `surveys demo`.")
+        study = create_study(session, DEFAULT_SLUG, "Employment and Health Discussion evaluation")
+    return study
+
+
+def wave_by_code(study: Study, code: str) -> Wave:
+    for wave in study.waves:
+        if wave.code == code:
+            return wave
+    known = ", ".join(w.code for w in study.waves)
+    raise StudyNotFound(f"Study '{study.slug}' has no wave '{code}' (its waves: {known}).")

@@ -1,0 +1,213 @@
+"""Clients answering through their personal link (and staff answering for them by telephone)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import joinedload
+
+from instruments import text, visible_pages
+from surveys import audit, questionnaire
+from surveys.invitations import find_by_token
+from surveys.models import Invitation, InvitationStatus
+from surveys.web.auth import current_user
+from surveys.web.context import db, now
+from surveys.web.forms import page_form, parsed_values
+
+bp = Blueprint("respond", __name__)
+
+
+@bp.route("/")
+def start():
+    return render_template("pages/start.html")
+
+
+@bp.route("/r/<token>")
+def open_link(token: str):
+    """Check the link, remember it in the session and send the client to where they were."""
+    invitation = find_by_token(db(), token)
+    if invitation is None:
+        return render_template("pages/respond/unknown_link.html"), 404
+    session["invitation_id"] = invitation.id
+    session["mode"] = "web"
+    if "lang" not in session:
+        session["lang"] = invitation.participant.language
+    return redirect(url_for("respond.resume"))
+
+
+def _current() -> Invitation:
+    invitation_id = session.get("invitation_id")
+    if not invitation_id:
+        abort(404)
+    invitation = db().get(
+        Invitation,
+        invitation_id,
+        options=[joinedload(Invitation.participant), joinedload(Invitation.wave)],
+    )
+    if invitation is None:
+        abort(404)
+    if session.get("mode") == "telephone":
+        user = current_user()
+        if user is None or user.role not in ("researcher", "admin"):
+            session.pop("invitation_id", None)
+            abort(403)
+    return invitation
+
+
+def _blocked(invitation: Invitation):
+    """A page explaining why this link cannot be answered now, or None."""
+    response = questionnaire.response_for(db(), invitation)
+    if response is not None and response.status == "submitted":
+        return render_template("pages/respond/already_completed.html", response=response)
+    if invitation.status == InvitationStatus.CLOSED or (
+        invitation.closes_on and invitation.closes_on < now().date()
+    ):
+        return render_template("pages/respond/closed.html", invitation=invitation)
+    if invitation.status not in (InvitationStatus.ISSUED, InvitationStatus.COMPLETED):
+        return render_template("pages/respond/closed.html", invitation=invitation)
+    return None
+
+
+def _language() -> str:
+    return session.get("lang") or "en"
+
+
+def _start_response(invitation: Invitation):
+    user = current_user() if session.get("mode") == "telephone" else None
+    response = questionnaire.start(
+        db(), invitation, now(), mode=session.get("mode", "web"), entered_by=user
+    )
+    return response
+
+
+@bp.route("/q/")
+def resume():
+    invitation = _current()
+    blocked = _blocked(invitation)
+    if blocked is not None:
+        return blocked
+    response = questionnaire.response_for(db(), invitation)
+    if response is None:
+        instrument = questionnaire.instrument_for(invitation)
+        return render_template(
+            "pages/respond/intro.html",
+            instrument=instrument,
+            invitation=invitation,
+            first=questionnaire.next_page_id(instrument, {}, None),
+        )
+    instrument = questionnaire.instrument_for(invitation, response)
+    return redirect(url_for("respond.page", page_id=questionnaire.resume_page_id(instrument,
+                                                                                  response)))
+
+
+@bp.route("/q/<page_id>", methods=["GET", "POST"])
+def page(page_id: str):
+    invitation = _current()
+    blocked = _blocked(invitation)
+    if blocked is not None:
+        return blocked
+    if page_id == questionnaire.CHECK:
+        return check_answers(invitation)
+    response = questionnaire.response_for(db(), invitation)
+    instrument = questionnaire.instrument_for(invitation, response)
+    answers = response.answers if response else {}
+    shown = {p.id: p for p in visible_pages(instrument, answers)}
+    if page_id not in shown:
+        # A page hidden by routing, or made up: go to where the client should be.
+        return redirect(url_for("respond.resume"))
+    current = shown[page_id]
+    language = _language()
+    form = page_form(current, language, answers, formdata=request.form if request.method ==
+                     "POST" else None)
+    if request.method == "POST" and form.validate():
+        if response is None:
+            response = _start_response(invitation)
+        if session.get("mode") == "telephone":
+            response.mode = "telephone"
+            response.entered_by_id = current_user().id
+        questionnaire.save_page(response, instrument, current, parsed_values(form, current))
+        db().commit()
+        if "save_and_exit" in request.form:
+            return redirect(url_for("respond.saved"))
+        target = questionnaire.next_page_id(instrument, response.answers, page_id)
+        return redirect(url_for("respond.page", page_id=target))
+    back = questionnaire.previous_page_id(instrument, answers, page_id)
+    pages = list(shown)
+    return render_template(
+        "pages/respond/question.html",
+        form=form,
+        page=current,
+        instrument=instrument,
+        language=language,
+        text=text,
+        back=url_for("respond.page", page_id=back) if back else url_for("respond.resume"),
+        position=pages.index(page_id) + 1,
+        total=len(pages),
+        telephone=session.get("mode") == "telephone",
+    ), (400 if form.errors else 200)
+
+
+def check_answers(invitation: Invitation):
+    response = questionnaire.response_for(db(), invitation)
+    if response is None:
+        return redirect(url_for("respond.resume"))
+    instrument = questionnaire.instrument_for(invitation, response)
+    missing = questionnaire.missing_required(instrument, response)
+    if request.method == "POST":
+        if missing:
+            return redirect(url_for("respond.page", page_id=_page_of(instrument, missing[0])))
+        if questionnaire.submit(db(), response, instrument, now()):
+            if response.mode == "telephone":
+                audit.record(db(), now(), current_user(), "telephone_entry",
+                             invitation=invitation.id, wave=invitation.wave.code)
+            db().commit()
+        else:
+            db().rollback()
+        return redirect(url_for("respond.done"))
+    return render_template(
+        "pages/respond/check.html",
+        summary=[
+            (page.id, text(q.text, _language()), display_answer(q, response.answers.get(q.id),
+                                                                 _language()))
+            for page in visible_pages(instrument, response.answers)
+            for q in page.questions
+        ],
+        back=url_for("respond.page", page_id=questionnaire.previous_page_id(
+            instrument, response.answers, questionnaire.CHECK) or questionnaire.CHECK),
+    )
+
+
+def display_answer(question, value, language: str) -> str:
+    """An answer as the client would recognise it: the label they chose, not its code."""
+    if value is None:
+        return ""
+    if question.type in ("scale_0_10", "free_text"):
+        return str(value)
+    chosen = value if isinstance(value, list) else [value]
+    labels = {c.value: text(c.label, language) for c in question.choices}
+    return ", ".join(labels.get(v, str(v)) for v in chosen)
+
+
+def _page_of(instrument, question_id: str) -> str:
+    for candidate in instrument.pages:
+        if any(q.id == question_id for q in candidate.questions):
+            return candidate.id
+    return questionnaire.CHECK
+
+
+@bp.route("/q/done")
+def done():
+    invitation = _current()
+    response = questionnaire.response_for(db(), invitation)
+    if response is None or response.status != "submitted":
+        return redirect(url_for("respond.resume"))
+    telephone = session.get("mode") == "telephone"
+    if telephone:
+        session.pop("invitation_id", None)
+        session.pop("mode", None)
+    return render_template("pages/respond/done.html", telephone=telephone)
+
+
+@bp.route("/q/saved")
+def saved():
+    invitation = _current()
+    return render_template("pages/respond/saved.html", invitation=invitation)

@@ -1,0 +1,104 @@
+"""Wiring for the web app: settings, database sessions, Babel, CSRF, assets, blueprints."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, request, send_from_directory, session
+from flask_babel import Babel, format_date, format_decimal, get_locale
+from flask_wtf.csrf import CSRFProtect
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+from surveys.clock import system_clock
+from surveys.db import make_engine, make_session_factory
+from surveys.i18n import LANGUAGES, TRANSLATIONS
+from surveys.mailer import OutboxMailer, SmtpMailer
+from surveys.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+GOVUK_DIST = ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def select_locale() -> str:
+    """The language toggle wins, then the client's own language, then English."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    return session.get("lang") or "en"
+
+
+def configure(app: Flask, overrides: dict) -> None:
+    settings: Settings = overrides.pop("SETTINGS", None) or Settings.from_env()
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+        MAX_CONTENT_LENGTH=50 * 1024 * 1024,
+        GOVUK_ASSETS=str(GOVUK_DIST),
+    )
+    app.config.update(overrides)
+    app.extensions["surveys.settings"] = settings
+    engine = overrides.get("ENGINE") or make_engine(settings.database_url)
+    app.extensions["surveys.engine"] = engine
+    app.extensions["surveys.session_factory"] = make_session_factory(engine)
+    app.extensions["surveys.clock"] = overrides.get("CLOCK") or system_clock
+    app.extensions["surveys.mailer"] = overrides.get("MAILER") or (
+        SmtpMailer(settings.smtp_host, settings.smtp_port)
+        if settings.smtp_host
+        else OutboxMailer(settings.outbox)
+    )
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            PackageLoader("surveys", "templates"),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    WTFormsHelpers(app)
+    app.jinja_env.globals.update(
+        get_locale=get_locale, format_date=format_date, format_decimal=format_decimal
+    )
+
+    @app.teardown_appcontext
+    def close_session(_exc):
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    @app.route("/assets/<path:filename>")
+    def govuk_assets(filename: str):
+        return send_from_directory(GOVUK_DIST / "assets", filename, max_age=86400)
+
+    @app.route("/govuk/<path:filename>")
+    def govuk_static(filename: str):
+        return send_from_directory(GOVUK_DIST, filename, max_age=86400)
+
+    from surveys import cli
+    from surveys.web import auth, errors, reports, respond, security, staff
+
+    cli.register(app)
+
+    errors.register(app)
+    security.register(app)
+    app.register_blueprint(respond.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(reports.bp)
+    logging.getLogger("surveys").setLevel(logging.INFO)

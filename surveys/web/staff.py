@@ -1,0 +1,259 @@
+"""Researchers' pages: studies, cohort upload, schedule, invitations, telephone entry."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovDateInput,
+    GovFileInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextInput,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from wtforms import DateField, IntegerField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from surveys import audit, cohort_status
+from surveys.cohort_import import ImportRejected, import_cohort
+from surveys.csv_rows import CsvFileError
+from surveys.invitations import reschedule_wave
+from surveys.models import Invitation, InvitationStatus, Participant, Study, Wave
+from surveys.response_import import import_responses
+from surveys.studies import wave_by_code
+from surveys.web.auth import current_user, roles_required
+from surveys.web.context import db, now
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+STAFF = ("admin", "researcher", "evaluator")
+RESEARCH = ("admin", "researcher")
+
+
+def _study(slug: str) -> Study:
+    study = db().scalar(select(Study).where(Study.slug == slug))
+    if study is None:
+        abort(404)
+    return study
+
+
+@bp.route("/")
+@roles_required(*STAFF)
+def dashboard():
+    studies = db().scalars(select(Study).order_by(Study.id)).all()
+    summary = [
+        (
+            study,
+            cohort_status.participant_count(db(), study),
+            cohort_status.invitation_counts(db(), study),
+            cohort_status.delivery_counts(db(), study),
+        )
+        for study in studies
+    ]
+    return render_template("pages/staff/dashboard.html", summary=summary, user=current_user())
+
+
+class CohortForm(FlaskForm):
+    participants = FileField(_l("Participants file (participants.csv)"), widget=GovFileInput(),
+                             validators=[InputRequired(_l("Select a participants CSV file"))])
+    appointments = FileField(_l("Appointments file (appointments.csv), optional"),
+                             widget=GovFileInput())
+    submit = SubmitField(_l("Upload cohort"), widget=GovSubmitInput())
+
+
+@bp.route("/studies/<slug>/cohort", methods=["GET", "POST"])
+@roles_required(*RESEARCH)
+def cohort(slug: str):
+    study = _study(slug)
+    form = CohortForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        p_file = form.participants.data
+        a_file = form.appointments.data
+        try:
+            result = import_cohort(
+                db(), study, p_file.read(),
+                a_file.read() if a_file and a_file.filename else None,
+                participants_name=p_file.filename or "participants.csv",
+                appointments_name=(a_file.filename if a_file and a_file.filename
+                                   else "appointments.csv"),
+            )
+        except ImportRejected as exc:
+            db().rollback()
+            problems = [line for errors in exc.errors for line in errors.lines()]
+        except CsvFileError as exc:
+            db().rollback()
+            problems = [str(exc)]
+        else:
+            audit.record(db(), now(), current_user(), "cohort_import", study=study.slug,
+                         created=result.created, updated=result.updated)
+            db().commit()
+            flash(_("Cohort imported: %(created)s new and %(updated)s updated participants, "
+                    "%(appointments)s appointments, %(scheduled)s questionnaires scheduled.",
+                    created=result.created, updated=result.updated,
+                    appointments=result.appointments, scheduled=result.invitations_scheduled))
+            return redirect(url_for("staff.cohort", slug=slug))
+    participants = db().scalars(
+        select(Participant).where(Participant.study_id == study.id).order_by(Participant.ref)
+        .limit(500)
+    ).all()
+    return render_template(
+        "pages/staff/cohort.html", study=study, form=form, problems=problems,
+        participants=participants, total=cohort_status.participant_count(db(), study),
+    ), (400 if problems or form.errors else 200)
+
+
+class ResponsesForm(FlaskForm):
+    wave = SelectField(_l("Wave"), widget=GovSelect())
+    responses = FileField(_l("Responses file (CSV)"), widget=GovFileInput(),
+                          validators=[InputRequired(_l("Select a responses CSV file"))])
+    submit = SubmitField(_l("Upload responses"), widget=GovSubmitInput())
+
+
+@bp.route("/studies/<slug>/responses", methods=["GET", "POST"])
+@roles_required(*RESEARCH)
+def responses(slug: str):
+    study = _study(slug)
+    form = ResponsesForm()
+    form.wave.choices = [SelectChoice(w.code, w.code) for w in study.waves]
+    problems: list[str] = []
+    if form.validate_on_submit():
+        upload = form.responses.data
+        try:
+            result = import_responses(db(), study, wave_by_code(study, form.wave.data),
+                                      upload.read(), filename=upload.filename or "responses.csv")
+        except ImportRejected as exc:
+            db().rollback()
+            problems = [line for errors in exc.errors for line in errors.lines()]
+        except CsvFileError as exc:
+            db().rollback()
+            problems = [str(exc)]
+        else:
+            audit.record(db(), now(), current_user(), "response_import", study=study.slug,
+                         wave=form.wave.data, stored=result.stored)
+            db().commit()
+            flash(_("%(stored)s responses stored: %(linked)s linked to a participant, "
+                    "%(unlinked)s could not be linked.", stored=result.stored,
+                    linked=result.linked, unlinked=result.unlinked))
+            return redirect(url_for("staff.responses", slug=slug))
+    return render_template("pages/staff/responses.html", study=study, form=form,
+                           problems=problems), (400 if problems or form.errors else 200)
+
+
+class WaveForm(FlaskForm):
+    offset_days = IntegerField(_l("Days after completing the intervention"),
+                               widget=GovTextInput(),
+                               validators=[InputRequired(_l("Enter a number of days")),
+                                           NumberRange(0, 3650, _l("Enter a number of days from "
+                                                                   "0 to 3650"))])
+    reminder_days = IntegerField(_l("Reminder, days after issue"), widget=GovTextInput(),
+                                 validators=[InputRequired(_l("Enter a number of days")),
+                                             NumberRange(1, 365, _l("Enter a number of days "
+                                                                    "from 1 to 365"))])
+    close_days = IntegerField(_l("Closes, days after issue"), widget=GovTextInput(),
+                              validators=[InputRequired(_l("Enter a number of days")),
+                                          NumberRange(1, 365, _l("Enter a number of days from "
+                                                                 "1 to 365"))])
+    submit = SubmitField(_l("Save schedule"), widget=GovSubmitInput())
+
+
+class StudyWindowForm(FlaskForm):
+    end_date = DateField(_l("Last day a questionnaire may be issued"), widget=GovDateInput(),
+                         validators=[Optional()], format=["%Y-%m-%d", "%d %m %Y"])
+    submit = SubmitField(_l("Save study end date"), widget=GovSubmitInput())
+
+
+@bp.route("/studies/<slug>/schedule", methods=["GET"])
+@roles_required(*RESEARCH)
+def schedule(slug: str):
+    study = _study(slug)
+    forms = {w.code: WaveForm(prefix=w.code, obj=w) for w in study.waves}
+    return render_template("pages/staff/schedule.html", study=study, forms=forms,
+                           window=StudyWindowForm(obj=study))
+
+
+@bp.route("/studies/<slug>/schedule/<code>", methods=["POST"])
+@roles_required(*RESEARCH)
+def update_wave(slug: str, code: str):
+    study = _study(slug)
+    wave: Wave = next((w for w in study.waves if w.code == code), None) or abort(404)
+    form = WaveForm(prefix=code)
+    if not form.validate():
+        forms = {w.code: WaveForm(prefix=w.code, obj=w) for w in study.waves}
+        forms[code] = form
+        return render_template("pages/staff/schedule.html", study=study, forms=forms,
+                               window=StudyWindowForm(obj=study)), 400
+    before = {"offset_days": wave.offset_days, "reminder_days": wave.reminder_days,
+              "close_days": wave.close_days}
+    form.populate_obj(wave)
+    moved = reschedule_wave(db(), study, wave)
+    audit.record(db(), now(), current_user(), "schedule_change", study=study.slug, wave=code,
+                 before=before, after={k: getattr(wave, k) for k in before}, moved=moved)
+    db().commit()
+    flash(_("Schedule for %(wave)s saved; %(moved)s questionnaires not yet issued were moved.",
+            wave=code, moved=moved))
+    return redirect(url_for("staff.schedule", slug=slug))
+
+
+@bp.route("/studies/<slug>/window", methods=["POST"])
+@roles_required(*RESEARCH)
+def update_window(slug: str):
+    study = _study(slug)
+    form = StudyWindowForm()
+    if not form.validate():
+        forms = {w.code: WaveForm(prefix=w.code, obj=w) for w in study.waves}
+        return render_template("pages/staff/schedule.html", study=study, forms=forms,
+                               window=form), 400
+    before = study.end_date.isoformat() if study.end_date else None
+    study.end_date = form.end_date.data
+    moved = sum(reschedule_wave(db(), study, wave) for wave in study.waves)
+    audit.record(db(), now(), current_user(), "schedule_change", study=study.slug,
+                 end_date_before=before,
+                 end_date_after=study.end_date.isoformat() if study.end_date else None)
+    db().commit()
+    flash(_("Study end date saved; %(moved)s questionnaires were re-checked.", moved=moved))
+    return redirect(url_for("staff.schedule", slug=slug))
+
+
+@bp.route("/studies/<slug>/invitations")
+@roles_required(*RESEARCH)
+def invitations(slug: str):
+    study = _study(slug)
+    wave_code = request.args.get("wave") or None
+    status = request.args.get("status") or None
+    query = (
+        select(Invitation)
+        .options(joinedload(Invitation.participant), joinedload(Invitation.wave))
+        .join(Participant, Participant.id == Invitation.participant_id)
+        .join(Wave, Wave.id == Invitation.wave_id)
+        .where(Participant.study_id == study.id)
+        .order_by(Invitation.due_on.desc(), Participant.ref)
+    )
+    if wave_code:
+        query = query.where(Wave.code == wave_code)
+    if status in set(InvitationStatus) | {"failed"}:
+        query = (query.where(Invitation.delivery_status == "failed") if status == "failed"
+                 else query.where(Invitation.status == status))
+    rows = db().scalars(query.limit(200)).unique().all()
+    return render_template("pages/staff/invitations.html", study=study, rows=rows,
+                           wave_code=wave_code, status=status, statuses=list(InvitationStatus))
+
+
+@bp.route("/invitations/<int:invitation_id>/telephone", methods=["POST"])
+@roles_required(*RESEARCH)
+def telephone(invitation_id: int):
+    """Answer an issued questionnaire on a client's behalf, over the telephone."""
+    invitation = db().get(Invitation, invitation_id) or abort(404)
+    if invitation.status != InvitationStatus.ISSUED:
+        flash(_("That questionnaire is not open for answers."))
+        return redirect(request.referrer or url_for("staff.dashboard"))
+    session["invitation_id"] = invitation.id
+    session["mode"] = "telephone"
+    session["lang"] = invitation.participant.language
+    return redirect(url_for("respond.resume"))
