@@ -53,4 +53,10 @@ def describe_yaml_error(error: yaml.YAMLError) -> str:
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    return f"not valid YAML: {where}{problem}"
+    advice = ""
+    if "but got '?'" in problem:
+        advice = (
+            " (inside {en: ..., cy: ...} a text with a question mark must be in quotes;"
+            " or put en: and cy: on lines of their own)"
+        )
+    return f"not valid YAML: {where}{problem}{advice}"

@@ -261,7 +261,7 @@ def test_the_schema_is_valid_draft_2020_12():
 
 
 def test_definition_files_are_where_package_data_expects_them():
-    assert DEFINITIONS_DIR == Path(instruments.__file__).parent / "definitions"
+    assert Path(instruments.__file__).parent / "definitions" == DEFINITIONS_DIR
     for name in SHIPPED:
         assert (DEFINITIONS_DIR / f"{name}.yaml").is_file()
 

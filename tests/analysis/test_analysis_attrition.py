@@ -1,0 +1,86 @@
+"""Attrition check against exact counts of regroupings."""
+
+import math
+from itertools import combinations
+
+import pytest
+from scipy import stats
+
+from analysis import attrition_check, english
+
+
+def u_statistic(x, y):
+    return sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in x for b in y)
+
+
+def brute_two_sided(x, y):
+    """Two-sided permutation p of U over every regrouping of the pooled scores."""
+    pooled = list(x) + list(y)
+    observed = u_statistic(x, y)
+    low = high = total = 0
+    for chosen in combinations(range(len(pooled)), len(x)):
+        gx = [pooled[i] for i in chosen]
+        gy = [pooled[i] for i in range(len(pooled)) if i not in chosen]
+        u = u_statistic(gx, gy)
+        low += u <= observed + 1e-9
+        high += u >= observed - 1e-9
+        total += 1
+    return min(1.0, 2 * min(low, high) / total)
+
+
+def test_no_ties_uses_exact_mann_whitney():
+    # Responders all lower: U = 0, the single most extreme of C(7, 3) = 35 regroupings per tail.
+    check = attrition_check([1, 2, 3], [4, 5, 6, 7])
+    assert check.method == "exact" and check.exact
+    assert check.statistic == 0
+    assert check.p == pytest.approx(2 / 35)
+    assert (check.median_responders, check.median_non_responders) == (2, 5.5)
+    assert check.may_bias  # medians 3.5 points apart
+
+
+def test_ties_use_an_exact_permutation_when_small():
+    responders, others = [5, 6, 6, 7, 8, None], [4, 5, 5, 6, None, 3]
+    check = attrition_check(responders, others)
+    assert (check.n_responders, check.n_non_responders) == (5, 5)
+    assert check.exact and check.n_resamples == math.comb(10, 5) and check.seed is None
+    assert check.method == "PermutationMethod(n_resamples=252)"
+    x, y = [5, 6, 6, 7, 8], [4, 5, 5, 6, 3]
+    assert check.statistic == u_statistic(x, y)
+    assert check.p == pytest.approx(brute_two_sided(x, y))
+    again = stats.mannwhitneyu(x, y, method=stats.PermutationMethod(n_resamples=252))
+    assert again.pvalue == pytest.approx(check.p)
+
+
+def test_large_tied_samples_are_seeded_and_repeatable():
+    responders = [5, 6, 7, 7, 8, 6, 5, 9, 6, 7, 8, 6, 5, 7]
+    others = [4, 5, 6, 6, 5, 7, 4, 6, 5, 5, 6, 4]
+    first = attrition_check(responders, others)
+    second = attrition_check(responders, others)
+    assert not first.exact and first.n_resamples == 9999 and first.seed == 20240708
+    assert first.method == "PermutationMethod(n_resamples=9999, rng=20240708)"
+    assert first.p == second.p
+    recomputed = stats.mannwhitneyu(
+        responders, others, method=stats.PermutationMethod(n_resamples=9999, rng=20240708)
+    )
+    assert recomputed.pvalue == first.p
+
+
+def test_similar_groups_do_not_flag_bias():
+    check = attrition_check([4, 5, 6, 5, 7], [5, 4, 6, 6, 5])
+    assert check.p > 0.05 and not check.may_bias and check.caveats() == ()
+
+
+def test_median_gap_alone_flags_bias():
+    # Medians 6 and 5 differ by a point although the groups overlap.
+    check = attrition_check([4, 6, 8], [3, 5, 9])
+    assert check.p > 0.05 and check.may_bias
+    (caveat,) = check.caveats()
+    assert caveat.code == "attrition_may_bias"
+    assert caveat.params["responder_median"] == 6.0
+    assert "medians 6.0 and 5.0" in english(caveat)
+
+
+def test_empty_group():
+    check = attrition_check([5, 6], [None])
+    assert check.p is None and check.method is None and not check.may_bias
+    assert check.median_responders == 5.5 and check.median_non_responders is None

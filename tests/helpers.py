@@ -1,0 +1,46 @@
+"""Small helpers shared by the web and CLI tests."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+LINK = re.compile(r"http://surveys\.test/r/([A-Za-z0-9_-]+)")
+
+PARTICIPANTS_HEADER = (
+    "participant_ref,site,completed_on,language,email,phone,"
+    "workability_end,confidence_end,importance_end\n"
+)
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def participants_csv(*rows: tuple) -> str:
+    return PARTICIPANTS_HEADER + "".join(",".join(map(str, row)) + "\n" for row in rows)
+
+
+def person(ref: str, completed: date, *, email: str = "", language: str = "en",
+           scores=(5, 5, 7), site: str = "Hull") -> tuple:
+    return (ref, site, completed.isoformat(), language, email, "", *scores)
+
+
+def token_from(message) -> str:
+    body = message.get_body(("plain",)).get_content()
+    match = LINK.search(body)
+    assert match, f"no personal link in the email: {body!r}"
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict, *, follow: bool = False):
+    page = client.get(url, follow_redirects=True)
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data}, follow_redirects=follow)
+
+
+def sign_in(client, email: str, password: str):
+    return post_form(client, "/staff/sign-in", {"email": email, "password": password})
