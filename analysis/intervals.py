@@ -16,6 +16,13 @@ HODGES_LEHMANN_METHOD = (
     "Hodges-Lehmann estimate (median of Walsh averages) with the distribution-free interval "
     "from the exact signed-rank distribution (Hollander & Wolfe)"
 )
+HODGES_LEHMANN_NORMAL_METHOD = (
+    "Hodges-Lehmann estimate (median of Walsh averages) with the distribution-free interval, "
+    "critical value from the normal approximation to the signed-rank distribution"
+)
+# The exact signed-rank distribution costs O(n**3); past this n the normal approximation is
+# accurate to the nearest Walsh average and instant.
+HL_EXACT_MAX_N = 1000
 T_INTERVAL_METHOD = "t interval: mean +/- t(n-1) * sd / sqrt(n)"
 
 
@@ -73,6 +80,7 @@ def hodges_lehmann(changes: Sequence[float], *, confidence: float = 0.95) -> Hod
     P(W+ <= c - 1) <= (1 - confidence)/2 under the untied signed-rank distribution for n, the
     interval is [A(c), A(M + 1 - c)] and its coverage is 1 - 2 P(W+ <= c - 1). All n changes are
     used, zeros included. Ties (common with 0-10 scores) make the coverage approximate.
+    Above HL_EXACT_MAX_N changes, c comes from the normal approximation to that distribution.
     None when there are no changes.
     """
     d = np.asarray(changes, dtype=float)
@@ -82,12 +90,27 @@ def hodges_lehmann(changes: Sequence[float], *, confidence: float = 0.95) -> Hod
     i, j = np.triu_indices(n)
     walsh = np.sort((d[i] + d[j]) / 2)
     estimate = float(np.median(walsh))
-    cdf = np.cumsum(signed_rank_null_pmf(n))
-    alpha_half = (1 - confidence) / 2
-    # Tolerance so that a tail probability equal to alpha/2 in exact arithmetic still counts.
-    c = int(np.count_nonzero(cdf <= alpha_half + 1e-12))
+    c, achieved = signed_rank_critical(n, confidence, exact=n <= HL_EXACT_MAX_N)
     if c == 0:
         return HodgesLehmann(estimate, None, None)
-    m = walsh.size
-    interval = Interval(float(walsh[c - 1]), float(walsh[m - c]), confidence, HODGES_LEHMANN_METHOD)
-    return HodgesLehmann(estimate, interval, float(1 - 2 * cdf[c - 1]))
+    method = HODGES_LEHMANN_METHOD if n <= HL_EXACT_MAX_N else HODGES_LEHMANN_NORMAL_METHOD
+    interval = Interval(float(walsh[c - 1]), float(walsh[walsh.size - c]), confidence, method)
+    return HodgesLehmann(estimate, interval, achieved)
+
+
+def signed_rank_critical(n: int, confidence: float, *, exact: bool = True) -> tuple[int, float]:
+    """Largest c with P(W+ <= c - 1) <= (1 - confidence)/2, and the coverage 1 - 2 P(W+ <= c - 1).
+
+    c = 0 means no interval reaches the confidence asked for.
+    """
+    alpha_half = (1 - confidence) / 2
+    if exact:
+        cdf = np.cumsum(signed_rank_null_pmf(n))
+        # Tolerance so that a tail probability equal to alpha/2 in exact arithmetic still counts.
+        c = int(np.count_nonzero(cdf <= alpha_half + 1e-12))
+        return c, float(1 - 2 * cdf[c - 1]) if c else math.nan
+    # Normal approximation with continuity correction: P(W+ <= t) ~ Phi((t + 0.5 - mean) / sd).
+    mean = n * (n + 1) / 4
+    sd = math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    c = max(0, math.floor(mean + stats.norm.ppf(alpha_half) * sd + 0.5))
+    return c, float(1 - 2 * stats.norm.cdf((c - 0.5 - mean) / sd)) if c else math.nan

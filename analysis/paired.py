@@ -73,7 +73,11 @@ class PairedChange:
                 f"scipy.stats.binomtest(...).proportion_ci, method={self.proportion_method!r}"
             ),
             "mean_change_ci": "Student t interval, n - 1 degrees of freedom",
-            "hodges_lehmann": HODGES_LEHMANN_METHOD,
+            "hodges_lehmann": (
+                self.hodges_lehmann.interval.method
+                if self.hodges_lehmann and self.hodges_lehmann.interval
+                else HODGES_LEHMANN_METHOD
+            ),
             "rank_biserial": RANK_BISERIAL_METHOD,
         }
 
@@ -216,5 +220,5 @@ def _hodges_lehmann(hl: HodgesLehmann | None) -> dict[str, Any] | None:
         "ci_low": places(hl.interval.low) if hl.interval else None,
         "ci_high": places(hl.interval.high) if hl.interval else None,
         "achieved_confidence": significant(hl.achieved_confidence),
-        "method": HODGES_LEHMANN_METHOD,
+        "method": hl.interval.method if hl.interval else HODGES_LEHMANN_METHOD,
     }

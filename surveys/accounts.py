@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -15,8 +17,13 @@ from surveys.models.user import ROLES
 hasher = PasswordHasher()
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
-# Verified against when the email is unknown, so both paths cost the same time.
-_DUMMY_HASH = hasher.hash("not a real password")
+
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both paths cost the same time."""
+    return hasher.hash("not a real password")
 
 
 class AccountError(ValueError):
@@ -43,10 +50,8 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
     """The user if the password is right and the account is not locked; counts failures."""
     user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
-        try:
-            hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
+        with contextlib.suppress(VerificationError):
+            hasher.verify(_dummy_hash(), password)
         return None
     if user.locked_until and user.locked_until > now:
         return None

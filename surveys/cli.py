@@ -6,6 +6,7 @@ on stderr and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -212,7 +213,8 @@ def demo(if_empty: bool):
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(["admin", "researcher", "evaluator"]))
 @click.option("--password", envvar="SURVEYS_NEW_PASSWORD", prompt=True, hide_input=True,
-              confirmation_prompt=True, help="Prompted for when not given (or SURVEYS_NEW_PASSWORD)")
+              confirmation_prompt=True,
+              help="Prompted for when not given (or SURVEYS_NEW_PASSWORD)")
 @with_appcontext
 @friendly_errors
 def create_user_command(email: str, role: str, password: str):
@@ -250,10 +252,8 @@ def scheduler_only():
                "press Ctrl+C to stop.")
     scheduler = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
                                ext["surveys.settings"], ext["surveys.mailer"], blocking=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
 
 
 @click.command("run")

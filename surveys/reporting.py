@@ -12,8 +12,6 @@ import io
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analysis.caveats import CAVEAT_TEMPLATES, paired_caveats
-from analysis.paired import paired_change
 from surveys.i18n import translate
 from surveys.models import Participant, Response, Study
 from surveys.studies import wave_by_code
@@ -53,10 +51,16 @@ def paired_scores(session: Session, wave_id: int) -> dict[str, tuple[list, list]
 
 
 def caveat_sentence(caveat, language: str) -> str:
+    from analysis.caveats import CAVEAT_TEMPLATES
+
     return translate(CAVEAT_TEMPLATES[caveat.code], language).format(**caveat.params)
 
 
 def paired_report(session: Session, study: Study, follow_up: str, *, language: str = "en") -> dict:
+    # SciPy takes a second or two to import: only reports pay for it.
+    from analysis.caveats import paired_caveats
+    from analysis.paired import paired_change
+
     wave = wave_by_code(study, follow_up)
     responses, linked = _counts(session, wave.id)
     thresholds = study.reliable_change or {}

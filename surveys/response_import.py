@@ -30,7 +30,12 @@ class ResponseImportResult:
 
 
 def import_responses(
-    session: Session, study: Study, wave: Wave, data: bytes | str, *, filename: str = "responses.csv"
+    session: Session,
+    study: Study,
+    wave: Wave,
+    data: bytes | str,
+    *,
+    filename: str = "responses.csv",
 ) -> ResponseImportResult:
     instrument = load_instrument(wave.instrument)
     questions = {q.id: q for q in instrument.questions()}

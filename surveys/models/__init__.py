@@ -2,10 +2,10 @@
 
 from surveys.db import Base
 from surveys.models.audit import AuditEvent
+from surveys.models.invitation import DeliveryStatus, Invitation, InvitationStatus
 from surveys.models.participant import Appointment, Participant
 from surveys.models.response import Response
 from surveys.models.study import Study, Wave
-from surveys.models.invitation import Invitation, InvitationStatus, DeliveryStatus
 from surveys.models.user import User
 
 __all__ = [

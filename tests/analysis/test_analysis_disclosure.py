@@ -97,13 +97,16 @@ def test_primary_and_secondary_form_a_rectangle():
     assert attacker_recovers(full_grid(result)) == set()
 
 
-def test_secondary_prefers_smallest_cells():
+def test_secondary_closes_the_cheapest_rectangle():
     table = [[2, 40, 9, 30], [20, 50, 60, 70], [25, 8, 55, 65]]
     result = suppress(table)
+    # 2 is small. Its smallest row partner 9 and column partner 20 leave 9 alone in column 2 and
+    # 20 alone in row 1; hiding 55 instead of 60 would still let 9 be worked out (via row 2),
+    # so 60 closes the rectangle. Everything else, and every total, stays visible.
+    assert result.cells == ((C, 40, C, 30), (C, 50, C, 70), (25, 8, 55, 65))
+    assert result.row_totals == (81, 200, 153) and result.grand_total == 434
+    assert (result.primary, result.secondary) == (1, 3)
     grid = full_grid(result)
-    assert result.cells[0][0] == C
-    assert result.cells[0][2] == C  # 9 is the smallest partner in row 0
-    assert result.cells[1][1] == 50 and result.cells[1][3] == 70  # large cells stay
     assert not single_unknown_lines(grid)
     assert attacker_recovers(grid) == set()
 

@@ -7,7 +7,7 @@ from itertools import combinations_with_replacement, product
 import pytest
 from scipy import stats
 
-from analysis.intervals import hodges_lehmann
+from analysis.intervals import hodges_lehmann, signed_rank_critical
 from analysis.signed_rank import (
     rank_biserial,
     signed_rank_null_pmf,
@@ -116,3 +116,19 @@ def test_zeros_do_not_change_the_result():
 def test_no_nonzero_changes():
     res = wilcoxon_test([0, 0, 0])
     assert res.p is None and res.method is None and res.scipy_kwargs() == {}
+
+
+@pytest.mark.parametrize("n", [30, 300, 1000])
+def test_normal_critical_value_agrees_with_exact(n):
+    exact_c, exact_cover = signed_rank_critical(n, 0.95, exact=True)
+    approx_c, approx_cover = signed_rank_critical(n, 0.95, exact=False)
+    assert abs(exact_c - approx_c) <= 2  # of about n**2/4 possible ranks
+    assert approx_cover == pytest.approx(exact_cover, abs=0.002)
+
+
+def test_large_sample_hodges_lehmann_uses_normal_critical_value():
+    d = [(-1) ** k * (k % 4) for k in range(1500)]
+    hl = hodges_lehmann(d)
+    assert "normal approximation" in hl.interval.method
+    assert hl.interval.low <= hl.estimate <= hl.interval.high
+    assert hl.achieved_confidence == pytest.approx(0.95, abs=0.001)
