@@ -185,10 +185,10 @@ def update_wave(slug: str, code: str):
     wave: Wave = next((w for w in study.waves if w.code == code), None) or abort(404)
     form = WaveForm(prefix=code)
     if not form.validate():
-        forms = {w.code: WaveForm(prefix=w.code, obj=w) for w in study.waves}
+        forms = {w.code: WaveForm(formdata=None, prefix=w.code, obj=w) for w in study.waves}
         forms[code] = form
         return render_template("pages/staff/schedule.html", study=study, forms=forms,
-                               window=StudyWindowForm(obj=study)), 400
+                               window=StudyWindowForm(formdata=None, obj=study)), 400
     before = {"offset_days": wave.offset_days, "reminder_days": wave.reminder_days,
               "close_days": wave.close_days}
     form.populate_obj(wave)
@@ -207,7 +207,7 @@ def update_window(slug: str):
     study = _study(slug)
     form = StudyWindowForm()
     if not form.validate():
-        forms = {w.code: WaveForm(prefix=w.code, obj=w) for w in study.waves}
+        forms = {w.code: WaveForm(formdata=None, prefix=w.code, obj=w) for w in study.waves}
         return render_template("pages/staff/schedule.html", study=study, forms=forms,
                                window=form), 400
     before = study.end_date.isoformat() if study.end_date else None
