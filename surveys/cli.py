@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -182,10 +183,15 @@ def links(wave: str, study_slug: str | None):
         if not matched:
             wave_by_code(studies[0], wave)
         writer.writerow(["participant_ref", "url"])
+        listed = 0
         for study in matched:
             for inv in open_links(session, study, wave_by_code(study, wave)):
                 writer.writerow([inv.participant.ref,
                                  link_for(settings.base_url, settings.secret_key, inv)])
+                listed += 1
+        audit.record(session, _now(), None, "export", actor="cli", report="links", wave=wave,
+                     studies=[s.slug for s in matched], rows=listed)
+        session.commit()
 
 
 @click.command("demo")
@@ -270,6 +276,9 @@ def run(host: str, port: int, threads: int):
 
     app = current_app._get_current_object()
     ext = app.extensions
+    if not os.environ.get("SURVEYS_BASE_URL"):
+        # Links in emails should point at the address actually served.
+        ext["surveys.settings"].base_url = f"http://{host}:{port}"
     scheduler = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
                                ext["surveys.settings"], ext["surveys.mailer"])
     server = create_server(app, host=host, port=port, threads=threads)
@@ -284,8 +293,34 @@ def run(host: str, port: int, threads: int):
         ext["surveys.engine"].dispose()
 
 
+@click.command("erase-participant")
+@click.option("--ref", "ref", required=True, help="The participant_ref to erase")
+@click.option("--delete-responses", is_flag=True,
+              help="Delete their submitted responses too (by default they are kept, "
+                   "anonymous and unlinked, without free-text answers).")
+@study_option
+@with_appcontext
+@friendly_errors
+def erase_participant_command(ref: str, delete_responses: bool, study_slug: str | None):
+    """Erase one participant on request and print what was removed (see surveys/privacy.py)."""
+    from surveys.privacy import ParticipantNotFound, erase_participant, ref_digest
+
+    settings = current_app.extensions["surveys.settings"]
+    with _session() as session:
+        study = resolve_study(session, study_slug)
+        try:
+            report = erase_participant(session, study, ref, delete_responses=delete_responses)
+        except ParticipantNotFound as exc:
+            raise click.ClickException(str(exc)) from None
+        audit.record(session, _now(), None, "participant_erased", actor="cli", study=study.slug,
+                     ref_digest=ref_digest(settings.secret_key, study.slug, ref),
+                     **report.counts())
+        session.commit()
+    click.echo("\n".join(report.lines()))
+
+
 COMMANDS = [db_group, import_cohort_command, import_responses_command, report_group, links, demo,
-            create_user_command, dispatch_once, scheduler_only, run]
+            create_user_command, dispatch_once, scheduler_only, run, erase_participant_command]
 
 
 def register(app) -> None:
