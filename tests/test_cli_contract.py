@@ -117,3 +117,27 @@ def test_commands_before_the_schema_exists_say_what_to_do(cli, tmp_path):
     assert done.returncode != 0
     assert "surveys db upgrade" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_answering_a_live_demo_link_changes_the_report(cli, database_url, tmp_path):
+    """The README's story: links from `surveys links`, answered in a browser, move the report."""
+    from surveys import create_app
+    from surveys.mailer import OutboxMailer
+    from surveys.settings import Settings
+    from tests.test_core_loop import WAVE2_ANSWERS, answer_everything
+
+    cli("demo")
+    before = json.loads(cli("report", "paired", "--study", "ehd-live", "--follow-up", "wave2",
+                            "--format", "json").stdout)
+    line = cli("links", "--study", "ehd-live", "--wave", "wave2").stdout.splitlines()[1]
+    token = line.split(",")[1].rsplit("/", 1)[1]
+    app = create_app({"SETTINGS": Settings(database_url=database_url,
+                                           secret_key="contract-test-secret",
+                                           base_url="http://surveys.test"),
+                      "MAILER": OutboxMailer(tmp_path / "outbox")})
+    answer_everything(app.test_client(), token, WAVE2_ANSWERS)
+    after = json.loads(cli("report", "paired", "--study", "ehd-live", "--follow-up", "wave2",
+                           "--format", "json").stdout)
+    assert (before["responses"], after["responses"]) == (0, 1)
+    assert after["measures"]["workability"]["n"] == 1
+    assert len(cli("links", "--study", "ehd-live", "--wave", "wave2").stdout.splitlines()) == 3
