@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .stamps
 
-.PHONY: run test setup lint translations extract-messages update-messages system-deps clean
+.PHONY: run test setup lint translations extract-messages update-messages system-deps clean bench
 
 run: setup
 	$(BIN)/surveys db upgrade
@@ -43,11 +43,26 @@ $(STAMPS)/system-deps:
 	scripts/install-system-deps.sh
 	@touch $@
 
+# Welsh catalog upkeep in one idempotent step: extract, update, compile, and list the
+# messages still to translate (tests/i18n/test_catalog.py fails until there are none).
+translations: $(STAMPS)/venv
+	scripts/translations.sh
+
 extract-messages: $(STAMPS)/venv
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project surveys .
 
 update-messages: extract-messages
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -l cy --no-fuzzy-matching
+
+# Benchmarks with ratios against a throwaway PostgreSQL (benchmarks/README.md). Sizes:
+# `make bench BENCH_ARGS="--sizes 10000,100000"`; results: BENCH_ARGS="--write benchmarks/results.md".
+bench: setup system-deps $(STAMPS)/bench
+	scripts/with-postgres.sh $(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+$(STAMPS)/bench: pyproject.toml
+	@mkdir -p $(STAMPS)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	@touch $@
 
 lint: $(STAMPS)/venv
 	$(BIN)/ruff check .

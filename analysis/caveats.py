@@ -20,51 +20,57 @@ INDICATIVE_BELOW = 30
 # Share of extreme baselines from which regression to the mean is worth a warning.
 EXTREME_SHARE = 0.2
 
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext marker name Babel extracts (babel.cfg)
+    """Mark a template for the Welsh catalog; it stays plain English here (no Babel import)."""
+    return message
+
+
 CAVEAT_TEMPLATES: dict[str, str] = {
-    "no_pairs": (
+    "no_pairs": N_(
         "No follow-up response could be matched to an earlier score, so change cannot be measured."
     ),
-    "indicative_only": "Based on {n} matched pairs: indicative only; treat with caution.",
-    "unlinked_responses": (
+    "indicative_only": N_("Based on {n} matched pairs: indicative only; treat with caution."),
+    "unlinked_responses": N_(
         "{unlinked} of the {responses} responses could not be matched to an earlier score and "
         "are not included."
     ),
-    "missing_scores": (
+    "missing_scores": N_(
         "Matched responses left out because a score was missing at one of the two points: "
         "{dropped}."
     ),
-    "no_comparison_group": (
+    "no_comparison_group": N_(
         "There is no comparison group, so these changes cannot be attributed to the "
         "intervention; other factors may account for some or all of them."
     ),
-    "no_reminder": (
+    "no_reminder": N_(
         "Respondents were not reminded of their earlier score, so some differences may reflect "
         "how the scale was used on each occasion rather than a real change."
     ),
-    "no_nonzero_changes": (
+    "no_nonzero_changes": N_(
         "Every matched respondent gave the same score both times, so the sign test and the "
         "Wilcoxon signed-rank test cannot be calculated and are not shown."
     ),
-    "zero_changes_excluded": (
+    "zero_changes_excluded": N_(
         "{same} of the {n} matched respondents gave the same score both times; as is usual, "
         "they are left out of the sign test and the Wilcoxon signed-rank test."
     ),
-    "ties_in_changes": (
+    "ties_in_changes": N_(
         "Some changes are the same size (ties), so standard exact tables for the Wilcoxon "
         "signed-rank test do not apply; its p-value was calculated instead with SciPy's "
         "method {method}."
     ),
-    "regression_to_mean": (
+    "regression_to_mean": N_(
         "{percent}% of earlier scores were at or near the ends of the scale ({low} or below, "
         "{high} or above). Such scores tend to move towards the middle when measured again, "
         "whatever the intervention (regression to the mean)."
     ),
-    "reliable_change": (
+    "reliable_change": N_(
         "Taking a change of at least {threshold} on the scale as reliable, {improved} of the "
         "{n} matched respondents improved reliably and {deteriorated} deteriorated reliably; "
         "smaller changes may be within measurement error."
     ),
-    "attrition_may_bias": (
+    "attrition_may_bias": N_(
         "Those who answered the follow-up survey differed from those who did not in their "
         "scores at the end of the intervention (medians {responder_median} and "
         "{non_responder_median}; p = {p}), so the matched pairs may not represent everyone "

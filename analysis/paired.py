@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,11 +16,22 @@ from analysis.intervals import (
     HodgesLehmann,
     Interval,
     hodges_lehmann,
+    hodges_lehmann_from_counts,
     mean_t_interval,
+    mean_t_interval_from_counts,
     proportion_ci,
 )
 from analysis.rounding import places, significant
-from analysis.signed_rank import WilcoxonTest, rank_biserial, signed_ranks, wilcoxon_test
+from analysis.signed_rank import (
+    ALTERNATIVE,
+    MAX_EXACT_PERMUTATION,
+    ZERO_METHOD,
+    SignedRanks,
+    WilcoxonTest,
+    rank_biserial,
+    signed_ranks,
+    wilcoxon_test,
+)
 
 SIGN_TEST_METHOD = (
     "exact two-sided binomial test of improved against deteriorated, zero changes left out "
@@ -193,6 +205,167 @@ def paired_change(
         reliable_change=reliable_change,
         reliably_improved=reliable[0],
         reliably_deteriorated=reliable[1],
+    )
+
+
+def paired_change_from_counts(
+    counts: Mapping[tuple[int | None, int | None], int],
+    *,
+    reliable_change: float | None = None,
+    confidence: float = 0.95,
+    proportion_method: str = "wilson",
+) -> PairedChange:
+    """paired_change for whole-number scores given as {(baseline, follow_up): how many pairs}.
+
+    The same result as paired_change on the pairs the counts stand for (a None on either
+    side drops the pair), but the work grows with the number of distinct score pairs (at
+    most 11 x 11 on a 0-10 scale), not with the number of clients: the database counts,
+    this function never sees a row. Every statistic is worked out from the histogram of
+    changes: sums for the mean and t interval, cumulative counts for the median, average
+    ranks per distinct |change| for the signed-rank test, a convolution for Hodges-Lehmann.
+    """
+    if reliable_change is not None and reliable_change <= 0:
+        raise ValueError("reliable_change must be a positive number of points")
+    change_counts: dict[int, int] = {}
+    total = extreme = 0
+    for (b, f), count in counts.items():
+        if count < 0:
+            raise ValueError("counts must not be negative")
+        total += count
+        if b is None or f is None or not count:
+            continue
+        b, f = int(b), int(f)
+        change_counts[f - b] = change_counts.get(f - b, 0) + count
+        if b <= EXTREME_LOW or b >= EXTREME_HIGH:
+            extreme += count
+    n = sum(change_counts.values())
+    improved = sum(c for d, c in change_counts.items() if d > 0)
+    deteriorated = sum(c for d, c in change_counts.items() if d < 0)
+    nonzero = improved + deteriorated
+    ranks = _signed_ranks_from_counts(change_counts)
+    reliable = (
+        (None, None)
+        if reliable_change is None
+        else (
+            sum(c for d, c in change_counts.items() if d >= reliable_change),
+            sum(c for d, c in change_counts.items() if d <= -reliable_change),
+        )
+    )
+    return PairedChange(
+        n=n,
+        dropped=total - n,
+        improved=improved,
+        same=n - nonzero,
+        deteriorated=deteriorated,
+        mean_change=mean_from_counts(change_counts),
+        median_change=median_from_counts(change_counts),
+        sign_test_p=float(stats.binomtest(improved, nonzero, 0.5).pvalue) if nonzero else None,
+        wilcoxon=_wilcoxon_from_counts(change_counts, ranks),
+        w_plus=ranks.w_plus,
+        w_minus=ranks.w_minus,
+        improved_ci=proportion_ci(improved, n, proportion_method, confidence=confidence),
+        deteriorated_ci=proportion_ci(deteriorated, n, proportion_method, confidence=confidence),
+        mean_change_ci=mean_t_interval_from_counts(change_counts, confidence=confidence),
+        hodges_lehmann=hodges_lehmann_from_counts(change_counts, confidence=confidence),
+        rank_biserial=rank_biserial(ranks),
+        extreme_baselines=extreme,
+        confidence=confidence,
+        proportion_method=proportion_method,
+        reliable_change=reliable_change,
+        reliably_improved=reliable[0],
+        reliably_deteriorated=reliable[1],
+    )
+
+
+def mean_from_counts(counts: Mapping[int, int]) -> float | None:
+    """The mean of whole numbers given as {value: how many}; None when there are none."""
+    n = sum(counts.values())
+    return sum(v * c for v, c in counts.items()) / n if n else None
+
+
+def median_from_counts(counts: Mapping[int, int]) -> float | None:
+    """np.median of whole numbers given as {value: how many}: the middle one, or the mean of
+    the middle two; None when there are none."""
+    n = sum(counts.values())
+    if not n:
+        return None
+    wanted = {(n - 1) // 2, n // 2}
+    found: dict[int, int] = {}
+    seen = 0
+    for value in sorted(counts):
+        upto = seen + counts[value]
+        for position in wanted - found.keys():
+            if seen <= position < upto:
+                found[position] = value
+        seen = upto
+    return (found[(n - 1) // 2] + found[n // 2]) / 2
+
+
+def _signed_ranks_from_counts(change_counts: Mapping[int, int]) -> SignedRanks:
+    """signed_ranks from counts: tied |changes| share the average of the ranks they span."""
+    by_size: dict[int, list[int]] = {}
+    for d, c in change_counts.items():
+        if d and c:
+            plus_minus = by_size.setdefault(abs(d), [0, 0])
+            plus_minus[0 if d > 0 else 1] += c
+    below = 0
+    twice_plus = twice_minus = 0  # rank sums doubled, so that they stay whole numbers
+    for size in sorted(by_size):
+        plus, minus = by_size[size]
+        tied = plus + minus
+        twice_average = 2 * below + tied + 1  # ranks below+1 .. below+tied
+        twice_plus += twice_average * plus
+        twice_minus += twice_average * minus
+        below += tied
+    return SignedRanks(
+        n_nonzero=below,
+        w_plus=twice_plus / 2,
+        w_minus=twice_minus / 2,
+        has_ties=any(sum(pm) > 1 for pm in by_size.values()),
+    )
+
+
+def _wilcoxon_from_counts(
+    change_counts: Mapping[int, int],
+    ranks: SignedRanks,
+    *,
+    max_exact_permutation: int = MAX_EXACT_PERMUTATION,
+) -> WilcoxonTest:
+    """wilcoxon_test from counts.
+
+    Without ties, or with few non-zero changes, the changes are few enough to list and the
+    exact methods of wilcoxon_test run on them. Otherwise wilcoxon_test uses SciPy's
+    asymptotic method with tie and continuity corrections; its normal approximation needs
+    only W+, the number of non-zero changes and the sizes of the tie groups, worked out
+    here from the counts: z = (W+ - k(k+1)/4 - sign * 1/2) / se with
+    se = sqrt((k(k+1)(2k+1) - sum(t**3 - t)/2) / 24), p = 2 * P(Z > |z|).
+    """
+    k = ranks.n_nonzero
+    if k == 0 or not ranks.has_ties or k <= max_exact_permutation:
+        listed = [float(d) for d, c in sorted(change_counts.items()) if d for _ in range(c)]
+        return wilcoxon_test(listed, max_exact_permutation=max_exact_permutation)
+    tie_sizes: dict[int, int] = {}
+    for d, c in change_counts.items():
+        if d:
+            tie_sizes[abs(d)] = tie_sizes.get(abs(d), 0) + c
+    count = float(k)
+    mean = count * (count + 1.0) * 0.25
+    variance = count * (count + 1.0) * (2.0 * count + 1.0)
+    tie_term = float(sum(float(t) ** 3 - t for t in tie_sizes.values()))
+    se = math.sqrt((variance - tie_term / 2) / 24)
+    z = (ranks.w_plus - mean) / se
+    z -= math.copysign(0.5, z) / se if z else 0.0
+    p = min(1.0, float(2 * stats.norm.sf(abs(z))))
+    return WilcoxonTest(
+        k,
+        min(ranks.w_plus, ranks.w_minus),
+        p,
+        "asymptotic",
+        True,
+        None,
+        True,
+        zero_method=ZERO_METHOD,
+        alternative=ALTERNATIVE,
     )
 
 

@@ -11,6 +11,7 @@ Layout of a definitions folder:
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -182,18 +183,38 @@ class InstrumentLibrary:
 
 
 DEFAULT_LIBRARY = InstrumentLibrary(DEFINITIONS_DIR)
+DIR_VARIABLE = "SURVEYS_INSTRUMENTS_DIR"
+_other_libraries: dict[Path, InstrumentLibrary] = {}
+
+
+def default_library() -> InstrumentLibrary:
+    """The shipped definitions, or the folder named by SURVEYS_INSTRUMENTS_DIR.
+
+    The variable lets a deployment keep its own definitions folder (same layout)
+    without touching the package; it is read on every call, and each folder is
+    loaded once.
+    """
+    folder = os.environ.get(DIR_VARIABLE)
+    if not folder:
+        return DEFAULT_LIBRARY
+    root = Path(folder).resolve()
+    if root not in _other_libraries:
+        if not root.is_dir():
+            raise InstrumentNotFound(f"{DIR_VARIABLE}={folder}: no such folder")
+        _other_libraries[root] = InstrumentLibrary(root)
+    return _other_libraries[root]
 
 
 def load_instrument(name: str, version: str | None = None) -> Instrument:
-    """A shipped instrument: the current version, or an earlier one by its version."""
-    return DEFAULT_LIBRARY.load(name, version)
+    """An instrument: the current version, or an earlier one by its version."""
+    return default_library().load(name, version)
 
 
 def available_instruments() -> list[str]:
-    """Names of the shipped instruments."""
-    return DEFAULT_LIBRARY.names()
+    """Names of the instruments (shipped, or in SURVEYS_INSTRUMENTS_DIR)."""
+    return default_library().names()
 
 
 def instrument_versions(name: str) -> list[str]:
-    """Every loadable version of a shipped instrument, oldest first, current last."""
-    return DEFAULT_LIBRARY.versions(name)
+    """Every loadable version of an instrument, oldest first, current last."""
+    return default_library().versions(name)

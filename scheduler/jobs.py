@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import sessionmaker
 
-from surveys import invitations
+from surveys import audit, invitations, privacy, throttle
 from surveys.emails import build_email
 from surveys.mailer import Mailer
 from surveys.settings import Settings
@@ -25,6 +27,7 @@ class DispatchReport:
     reminders: int = 0
     sent: int = 0
     failed_attempts: int = 0
+    contacts_erased: int = 0
 
 
 def dispatch(
@@ -33,9 +36,11 @@ def dispatch(
     report = DispatchReport()
     with session_factory() as session, session.begin():
         report.closed = invitations.close_expired(session, now)
+    after = None  # where the last batch ended: each batch reads on from there
     while True:
         with session_factory() as session, session.begin():
-            result = invitations.issue_due(session, now, settings.secret_key)
+            result = invitations.issue_due(session, now, settings.secret_key, after=after)
+        after = result.last
         report.issued += result.issued
         report.out_of_window += result.out_of_window
         report.lapsed += result.lapsed
@@ -48,9 +53,29 @@ def dispatch(
         if not queued:
             break
     deliver(session_factory, now, settings, mailer, report)
+    tidy(session_factory, now, report)
     if any(vars(report).values()):
         log.info("dispatch at %s: %s", now.isoformat(), report)
     return report
+
+
+def tidy(session_factory: sessionmaker, now: datetime, report: DispatchReport) -> None:
+    """Erase contact details no invitation needs any more; forget old failed attempts."""
+    with session_factory() as session, session.begin():
+        report.contacts_erased = privacy.erase_spent_contact_details(session, now)
+        if report.contacts_erased:
+            audit.record(session, now, None, "contact_details_erased", actor="scheduler",
+                         participants=report.contacts_erased)
+        throttle.purge(session, now)
+
+
+def message_id(secret: str, inv) -> str:
+    """The same Message-ID for every try of one message, so a copy resent after a
+    crash between sending and recording it is recognisably the same message
+    (mail systems that de-duplicate by Message-ID show it once)."""
+    seed = f"{inv.nonce}:{inv.delivery_kind}"  # one invitation and at most one reminder
+    digest = hmac.new(secret.encode(), seed.encode(), hashlib.sha256).hexdigest()[:40]
+    return f"<{digest}@surveys.invalid>"
 
 
 def deliver(
@@ -75,17 +100,17 @@ def deliver(
             participant = inv.participant
             error = None
             try:
-                mailer.send(
-                    build_email(
-                        kind=inv.delivery_kind,
-                        to=participant.email,
-                        sender=settings.mail_from,
-                        language=participant.language,
-                        link=invitations.link_for(settings.base_url, settings.secret_key, inv),
-                        closes_on=inv.closes_on,
-                        wave_code=inv.wave.code,
-                    )
+                message = build_email(
+                    kind=inv.delivery_kind,
+                    to=participant.email,
+                    sender=settings.mail_from,
+                    language=participant.language,
+                    link=invitations.link_for(settings.base_url, settings.secret_key, inv),
+                    closes_on=inv.closes_on,
+                    wave_code=inv.wave.code,
                 )
+                message.replace_header("Message-ID", message_id(settings.secret_key, inv))
+                mailer.send(message)
             except Exception as exc:  # any mail failure is retried, never lost
                 error = f"{type(exc).__name__}: {exc}"
                 log.warning("email for invitation %s failed: %s", inv.id, error)

@@ -157,6 +157,76 @@ def report_paired(follow_up: str, fmt: str, lang: str, study_slug: str | None):
         click.echo(render_html(report, lang))
 
 
+@report_group.command("evaluation")
+@click.option("--follow-up", "follow_up", default="wave2", show_default=True,
+              help="Wave code for paired change, e.g. wave2")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "html", "xlsx"]),
+              default="json", show_default=True)
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout (xlsx goes to a file or a pipe)")
+@click.option("--publication", is_flag=True,
+              help="Apply the study's disclosure rule (for anything shared outside the study)")
+@click.option("--breakdown", type=click.Choice(["site", "channel", "language", "appointments"]),
+              default=None, help="Break every table down by this")
+@click.option("--lang", type=click.Choice(["en", "cy"]), default="en", show_default=True)
+@study_option
+@friendly_errors
+def report_evaluation(follow_up: str, fmt: str, output: str | None, publication: bool,
+                      breakdown: str | None, lang: str, study_slug: str | None):
+    """Every table of the evaluation (referrals to paired change) on stdout or to a file."""
+    from surveys.reports import render_html as evaluation_html
+    from surveys.reports.evaluation import evaluation_report
+    from surveys.reports.export import render_csv as evaluation_csv
+    from surveys.reports.export import render_xlsx
+
+    with _session() as session:
+        study = resolve_study(session, study_slug)
+        wave_by_code(study, follow_up)
+        report = evaluation_report(session, study, follow_up=follow_up, language=lang,
+                                   publication=publication, breakdown=breakdown)
+        audit.record(session, _now(), None, "report_view", actor="cli", study=study.slug,
+                     report="evaluation", follow_up=follow_up, format=fmt,
+                     publication=publication, breakdown=breakdown)
+        session.commit()
+    if fmt == "xlsx":
+        body: str | bytes = render_xlsx(report)
+    elif fmt == "json":
+        body = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "csv":
+        body = evaluation_csv(report)
+    else:
+        body = evaluation_html(report) + "\n"
+    if output:
+        Path(output).write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+        click.echo(f"Wrote the {fmt} evaluation report of study '{study.slug}' to {output}.")
+    elif isinstance(body, bytes):
+        if sys.stdout.isatty():
+            raise click.ClickException("A spreadsheet is binary: give --output FILE.")
+        sys.stdout.buffer.write(body)
+    else:
+        sys.stdout.write(body)
+
+
+@click.command("import-referrals")
+@click.argument("referrals", type=click.Path(dir_okay=False))
+@study_option
+@with_appcontext
+@friendly_errors
+def import_referrals_command(referrals: str, study_slug: str | None):
+    """Load referral management information per site (referrals.csv, see README)."""
+    from surveys.referrals import import_referrals
+
+    with _session() as session:
+        study = resolve_study(session, study_slug, create=True)
+        result = import_referrals(session, study, _read(referrals),
+                                  filename=Path(referrals).name)
+        audit.record(session, _now(), None, "referral_import", actor="cli", study=study.slug,
+                     created=result.created, updated=result.updated)
+        session.commit()
+    click.echo(f"Imported referral figures into study '{study.slug}': {result.created} new and "
+               f"{result.updated} updated sites.")
+
+
 @click.command("links")
 @click.option("--wave", required=True, help="Wave code, e.g. wave1")
 @study_option
@@ -319,8 +389,27 @@ def erase_participant_command(ref: str, delete_responses: bool, study_slug: str 
     click.echo("\n".join(report.lines()))
 
 
+@click.command("export-responses")
+@click.option("--wave", required=True, help="Wave code, e.g. wave2")
+@study_option
+@with_appcontext
+@friendly_errors
+def export_responses_command(wave: str, study_slug: str | None):
+    """A wave's submitted responses, one row each (CSV on stdout, for researchers)."""
+    from surveys.response_export import export_csv
+
+    with _session() as session:
+        study = resolve_study(session, study_slug)
+        csv_text = export_csv(session, wave_by_code(study, wave))
+        audit.record(session, _now(), None, "export", actor="cli", study=study.slug,
+                     report="responses", wave=wave, format="csv")
+        session.commit()
+    sys.stdout.write(csv_text)
+
+
 COMMANDS = [db_group, import_cohort_command, import_responses_command, report_group, links, demo,
-            create_user_command, dispatch_once, scheduler_only, run, erase_participant_command]
+            create_user_command, dispatch_once, scheduler_only, run, erase_participant_command,
+            export_responses_command, import_referrals_command]
 
 
 def register(app) -> None:

@@ -2,16 +2,48 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from itertools import islice
+from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from surveys.csv_rows import RowErrors, read_rows
-from surveys.invitations import schedule_for
-from surveys.models import Appointment, Participant, Study
+from surveys.csv_rows import MAX_BYTES, CsvFileError, RowErrors
+from surveys.models import (
+    Appointment,
+    DeliveryStatus,
+    Invitation,
+    InvitationStatus,
+    Participant,
+    Study,
+)
 
 REF_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
@@ -53,7 +85,8 @@ def parse_score(value: str) -> tuple[int | None, str | None]:
     """A 0-10 whole number, or blank. Returns (value, problem)."""
     if value == "":
         return None, None
-    if not re.fullmatch(r"[0-9]{1,2}", value) or int(value) > 10:
+    # Same as re.fullmatch(r"[0-9]{1,2}", value), without the regex: a million rows call this.
+    if not (len(value) <= 2 and value.isascii() and value.isdigit()) or int(value) > 10:
         return None, f"'{value[:20]}' is not a whole number from 0 to 10"
     return int(value), None
 
@@ -108,11 +141,12 @@ def _check_participant(line: int, row: dict[str, str], errors: RowErrors) -> dic
 
 
 def _check_appointment(
-    line: int, row: dict[str, str], known_refs: set[str], errors: RowErrors
+    line: int, row: dict[str, str], known_refs: set[str] | None, errors: RowErrors
 ) -> dict | None:
+    """Check one appointment row; with known_refs None the reference is checked later."""
     ok = True
     ref = row["participant_ref"]
-    if ref not in known_refs:
+    if known_refs is not None and ref not in known_refs:
         errors.add(line, "participant_ref", f"'{ref[:64]}' is not in participants.csv "
                    "or the study" if ref else "is required")
         ok = False
@@ -146,82 +180,380 @@ def _check_appointment(
     }
 
 
+# Rows are checked and staged this many at a time: memory stays flat whatever the file size.
+CHUNK = 5000
+
+_staging = MetaData()
+# Every row of participants.csv, valid or not, by line number: duplicate references and
+# the appointments' references are then checked by the database, not in a Python set.
+STAGED_PARTICIPANTS = Table(
+    "cohort_import_participants", _staging,
+    Column("line", Integer, primary_key=True),
+    Column("ref", String, nullable=False),  # as written, checked or not
+    Column("site", String(200)),
+    Column("completed_on", Date),
+    Column("language", String(2)),
+    Column("email", String(320)),
+    Column("phone", String(40)),
+    Column("workability_end", Integer),
+    Column("confidence_end", Integer),
+    Column("importance_end", Integer),
+    prefixes=["TEMPORARY"],
+)
+STAGED_APPOINTMENTS = Table(
+    "cohort_import_appointments", _staging,
+    Column("line", Integer, primary_key=True),
+    Column("ref", String, nullable=False),  # as written, checked or not
+    Column("valid", Boolean, nullable=False),
+    Column("appointment_on", Date),
+    Column("channel", String(32)),
+    Column("attendance", String(32)),
+    Column("workability", Integer),
+    prefixes=["TEMPORARY"],
+)
+# Created with the tables: duplicate and reference checks look rows up by ref.
+Index("cohort_import_participants_ref", STAGED_PARTICIPANTS.c.ref)
+Index("cohort_import_appointments_ref", STAGED_APPOINTMENTS.c.ref)
+PARTICIPANT_FIELDS = ("site", "completed_on", "language", "email", "phone", *SCORE_COLUMNS)
+
+
 def import_cohort(
     session: Session,
     study: Study,
-    participants_csv: bytes | str,
-    appointments_csv: bytes | str | None = None,
+    participants_csv: bytes | str | os.PathLike | BinaryIO,
+    appointments_csv: bytes | str | os.PathLike | BinaryIO | None = None,
     *,
     participants_name: str = "participants.csv",
     appointments_name: str = "appointments.csv",
 ) -> CohortImportResult:
     """Validate both files completely, then write everything or nothing.
 
-    The caller commits; on ImportRejected the session holds no changes.
+    The caller commits; on ImportRejected the session holds no changes. Files are given
+    as their contents (bytes or text), a path or a binary file object, and are read as a
+    stream: rows are checked and staged in a temporary table CHUNK at a time, duplicate
+    and unknown references are found by the database, and the writes are a handful of
+    INSERT ... SELECT and UPDATE ... FROM statements, so a million rows need neither a
+    million ORM objects nor the file in memory as Python rows.
     """
-    p_errors = RowErrors(participants_name)
-    _, p_rows = read_rows(
-        participants_csv, participants_name, PARTICIPANT_REQUIRED, PARTICIPANT_OPTIONAL
-    )
-    people: dict[str, dict] = {}
-    first_line: dict[str, int] = {}
-    for line, row in p_rows:
-        checked = _check_participant(line, row, p_errors)
-        ref = row["participant_ref"]
-        if ref in first_line:
-            p_errors.add(line, "participant_ref",
-                         f"'{ref}' appears twice in the file (first on line {first_line[ref]})")
-            continue
-        first_line[ref] = line
-        if checked:
-            people[ref] = checked
-    if not p_rows:
-        p_errors.add(1, "", "the file has a header but no participants")
+    session.flush()  # the study (and anything else pending) must exist for the SQL below
+    conn = session.connection()
+    _create_staging(conn)
+    try:
+        return _import(session, conn, study, participants_csv, appointments_csv,
+                       participants_name, appointments_name)
+    except (CsvFileError, ImportRejected):
+        _drop_staging(conn)
+        raise
 
-    existing = {
-        p.ref: p
-        for p in session.scalars(select(Participant).where(Participant.study_id == study.id))
-    }
+
+def _import(session, conn, study, participants_csv, appointments_csv, participants_name,
+            appointments_name) -> CohortImportResult:
+    p_errors = RowErrors(participants_name)
+    staged = 0
+    rows = _stream_rows(participants_csv, participants_name, PARTICIPANT_REQUIRED,
+                        PARTICIPANT_OPTIONAL)
+    while chunk := list(islice(rows, CHUNK)):
+        batch = []
+        for line, row in chunk:
+            checked = _check_participant(line, row, p_errors) or {}
+            checked.pop("ref", None)
+            batch.append({"line": line, "ref": row["participant_ref"],
+                          **{name: checked.get(name) for name in PARTICIPANT_FIELDS}})
+        _stage(conn, STAGED_PARTICIPANTS, batch)
+        staged += len(batch)
+    if not staged:
+        p_errors.add(1, "", "the file has a header but no participants")
+    for line, ref, first in _duplicates(conn):
+        p_errors.add(line, "participant_ref",
+                     f"'{ref}' appears twice in the file (first on line {first})")
+    p_errors.problems.sort(key=lambda problem: problem[0])  # stable: in reading order
+
     a_errors = RowErrors(appointments_name)
-    visits: list[dict] = []
+    visits = 0
     if appointments_csv is not None:
-        _, a_rows = read_rows(
-            appointments_csv, appointments_name, APPOINTMENT_REQUIRED, ("workability",)
-        )
-        known = set(first_line) | set(existing)
-        for line, row in a_rows:
-            checked = _check_appointment(line, row, known, a_errors)
-            if checked:
-                visits.append(checked)
+        rows = _stream_rows(appointments_csv, appointments_name, APPOINTMENT_REQUIRED,
+                            ("workability",))
+        while chunk := list(islice(rows, CHUNK)):
+            batch = []
+            for line, row in chunk:
+                checked = _check_appointment(line, row, None, a_errors) or {}
+                batch.append({
+                    "line": line, "ref": row["participant_ref"], "valid": bool(checked),
+                    **{name: checked.get(name) for name in
+                       ("appointment_on", "channel", "attendance", "workability")},
+                })
+            _stage(conn, STAGED_APPOINTMENTS, batch)
+            visits += len(batch)
+        for line, ref in _unknown_appointment_refs(conn, study):
+            a_errors.add(line, "participant_ref", f"'{ref[:64]}' is not in participants.csv "
+                         "or the study" if ref else "is required")
+        # The reference is the first thing checked on a line, as in reading order.
+        a_errors.problems.sort(key=lambda problem: (problem[0], problem[1] != "participant_ref"))
     if p_errors or a_errors:
         raise ImportRejected([e for e in (p_errors, a_errors) if e])
 
-    created = updated = 0
-    touched: list[Participant] = []
-    for ref, fields in people.items():
-        participant = existing.get(ref)
-        if participant is None:
-            participant = Participant(study_id=study.id, **fields)
-            session.add(participant)
-            existing[ref] = participant
-            created += 1
-        else:
-            for name, value in fields.items():
-                setattr(participant, name, value)
-            updated += 1
-        touched.append(participant)
-    session.flush()
+    created, updated = _write_participants(conn, study)
+    if visits:
+        _write_appointments(conn, study)
+    scheduled = _schedule(conn, study)
+    _drop_staging(conn)
+    # Rows changed behind the ORM's back: objects it holds must be read again.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Participant | Appointment | Invitation):
+            session.expire(obj)
+    return CohortImportResult(created, updated, visits, scheduled)
 
-    # A participant's appointments in the file replace the ones stored, so a
-    # re-import never duplicates them.
-    by_ref: dict[str, list[dict]] = {}
-    for visit in visits:
-        by_ref.setdefault(visit.pop("ref"), []).append(visit)
-    for ref, rows in by_ref.items():
-        participant = existing[ref]
-        participant.appointments.clear()
-        session.flush()
-        participant.appointments.extend(Appointment(**row) for row in rows)
-    scheduled = schedule_for(session, study, touched)
-    session.flush()
-    return CohortImportResult(created, updated, len(visits), scheduled)
+
+def _stage(conn: Connection, table: Table, batch: list[dict]) -> None:
+    """Append checked rows to a staging table: COPY on PostgreSQL, else executemany."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), batch)
+        return
+    names = [c.name for c in table.columns]
+    # The same connection, so the same transaction as everything else here.
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(
+        f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    ) as copy:
+        for row in batch:
+            copy.write_row([row[name] for name in names])
+
+
+def _create_staging(conn: Connection) -> None:
+    for table in (STAGED_APPOINTMENTS, STAGED_PARTICIPANTS):
+        table.drop(conn, checkfirst=True)
+        table.create(conn)
+
+
+def _drop_staging(conn: Connection) -> None:
+    for table in (STAGED_APPOINTMENTS, STAGED_PARTICIPANTS):
+        table.drop(conn, checkfirst=True)
+
+
+def _duplicates(conn: Connection):
+    """(line, ref, first line) for every repeat of a reference, in file order."""
+    s = STAGED_PARTICIPANTS
+    first = (
+        select(s.c.ref, func.min(s.c.line).label("first"))
+        .group_by(s.c.ref)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    return conn.execute(
+        select(s.c.line, s.c.ref, first.c.first)
+        .join(first, first.c.ref == s.c.ref)
+        .where(s.c.line > first.c.first)
+        .order_by(s.c.line)
+    )
+
+
+def _unknown_appointment_refs(conn: Connection, study: Study):
+    a, s = STAGED_APPOINTMENTS, STAGED_PARTICIPANTS
+    return conn.execute(
+        select(a.c.line, a.c.ref)
+        .where(
+            ~exists().where(s.c.ref == a.c.ref),
+            ~exists().where(Participant.study_id == study.id, Participant.ref == a.c.ref),
+        )
+        .order_by(a.c.line)
+    )
+
+
+def _write_participants(conn: Connection, study: Study) -> tuple[int, int]:
+    """Update the participants already in the study, then insert the new ones in file order."""
+    s = STAGED_PARTICIPANTS
+    table = Participant.__table__
+    updated = conn.execute(
+        update(table)
+        .where(table.c.study_id == study.id, table.c.ref == s.c.ref)
+        .values({name: s.c[name] for name in PARTICIPANT_FIELDS})
+    ).rowcount
+    new = (
+        select(literal(study.id), s.c.ref, *[s.c[name] for name in PARTICIPANT_FIELDS])
+        .where(~exists().where(table.c.study_id == study.id, table.c.ref == s.c.ref))
+        .order_by(s.c.line)
+    )
+    created = conn.execute(
+        insert(table).from_select(["study_id", "ref", *PARTICIPANT_FIELDS], new),
+        execution_options={"preserve_rowcount": True},
+    ).rowcount
+    return created, updated
+
+
+def _write_appointments(conn: Connection, study: Study) -> None:
+    """A participant's appointments in the file replace the ones stored (never duplicated)."""
+    a = STAGED_APPOINTMENTS
+    p = Participant.__table__
+    table = Appointment.__table__
+    conn.execute(
+        delete(table).where(
+            table.c.participant_id.in_(
+                select(p.c.id).where(p.c.study_id == study.id, p.c.ref.in_(select(a.c.ref)))
+            )
+        )
+    )
+    rows = (
+        select(p.c.id, a.c.appointment_on, a.c.channel, a.c.attendance, a.c.workability)
+        .join(p, and_(p.c.study_id == study.id, p.c.ref == a.c.ref))
+        .order_by(a.c.line)
+    )
+    conn.execute(
+        insert(table).from_select(
+            ["participant_id", "appointment_on", "channel", "attendance", "workability"], rows
+        )
+    )
+
+
+def _schedule(conn: Connection, study: Study) -> int:
+    """One invitation per imported participant and wave (invitations.schedule_for, in SQL).
+
+    Due on the completion date plus the wave's offset; out of window when that falls after
+    the study's end date. Invitations not yet issued move with a changed completion date;
+    issued ones never change. Returns how many invitations were created.
+    """
+    s = STAGED_PARTICIPANTS
+    p = Participant.__table__
+    inv = Invitation.__table__
+    mine = and_(p.c.study_id == study.id, p.c.ref == s.c.ref)
+    sqlite = conn.dialect.name == "sqlite"
+    created = 0
+    for wave in study.waves:
+        if sqlite:
+            due = func.date(p.c.completed_on, f"{wave.offset_days:+d} days", type_=Date)
+        else:
+            due = p.c.completed_on + wave.offset_days
+        if study.end_date is None:
+            status = literal(InvitationStatus.SCHEDULED.value)
+        else:
+            # due > end_date, without date arithmetic on the end date's side
+            last = study.end_date - timedelta(days=wave.offset_days)
+            status = case((p.c.completed_on > last, InvitationStatus.OUT_OF_WINDOW.value),
+                          else_=InvitationStatus.SCHEDULED.value)
+        pending = [InvitationStatus.SCHEDULED.value, InvitationStatus.OUT_OF_WINDOW.value]
+        conn.execute(
+            update(inv)
+            .where(inv.c.wave_id == wave.id, inv.c.status.in_(pending),
+                   inv.c.participant_id == p.c.id, mine)
+            .values(due_on=due, status=status)
+        )
+        new = (
+            select(p.c.id, literal(wave.id), due, status, literal(DeliveryStatus.NONE.value),
+                   literal("invitation"), literal(0))
+            .select_from(s)
+            .join(p, mine)
+            .where(~exists().where(inv.c.participant_id == p.c.id, inv.c.wave_id == wave.id))
+            .order_by(s.c.line)
+        )
+        created += conn.execute(
+            insert(inv).from_select(
+                ["participant_id", "wave_id", "due_on", "status", "delivery_status",
+                 "delivery_kind", "attempts"],
+                new,
+            ),
+            execution_options={"preserve_rowcount": True},
+        ).rowcount
+    return created
+
+
+def _stream_rows(
+    data: bytes | str | os.PathLike | BinaryIO,
+    filename: str,
+    required: tuple[str, ...],
+    optional: tuple[str, ...] = (),
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs as csv_rows.read_rows gives them, read as a stream.
+
+    The same checks and messages as read_rows (encoding, binary data, header, cell count),
+    but the file is never held as text or as a list of rows. Header problems are raised
+    before the first row is produced.
+    """
+    text = _open_text(data, filename)
+    if isinstance(data, os.PathLike):
+        return _closing(_header_then_rows(text, filename, required), text)
+    return _header_then_rows(text, filename, required)
+
+
+def _closing(rows: Iterator, stream: io.TextIOBase) -> Iterator:
+    """The rows of a file this module opened, closing it once they are read."""
+    with stream:
+        yield from rows
+
+
+def _header_then_rows(text: io.TextIOBase, filename: str, required: tuple[str, ...]):
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CsvFileError(f"{filename}: the file is empty; it needs a header row.") from None
+    except csv.Error as exc:
+        raise CsvFileError(f"{filename} line 1: {exc}") from None
+    header = [name.strip() for name in header]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise CsvFileError(
+            f"{filename}: the header row lacks the required column(s) "
+            f"{', '.join(missing)}; it has {', '.join(header) or 'no columns'}."
+        )
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise CsvFileError(f"{filename}: column(s) {', '.join(duplicated)} appear twice.")
+    return _rows(reader, header, filename)
+
+
+def _rows(reader, header: list[str], filename: str) -> Iterator[tuple[int, dict[str, str]]]:
+    width = len(header)
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > width:
+                raise CsvFileError(
+                    f"{filename} line {line}: the row has {len(row)} cells but the header "
+                    f"has {width} columns."
+                )
+            cells = dict(zip(header, [cell.strip() for cell in row], strict=False))
+            if len(row) < width:
+                for name in header[len(row):]:
+                    cells[name] = ""
+            yield line, cells
+    except csv.Error as exc:
+        raise CsvFileError(f"{filename} line {reader.line_num}: {exc}") from None
+
+
+def _open_text(data: bytes | str | os.PathLike | BinaryIO, filename: str) -> io.TextIOBase:
+    """A text stream over the file, after checking it is UTF-8 with no NUL bytes."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise CsvFileError(f"{filename}: the file contains binary data, not CSV text.")
+        return io.StringIO(data.removeprefix("\ufeff"), newline="")
+    if isinstance(data, os.PathLike):
+        data = open(data, "rb")  # noqa: SIM115 - closed with the text stream wrapping it
+    if isinstance(data, bytes | bytearray | memoryview):
+        if len(data) > MAX_BYTES:
+            raise CsvFileError(f"{filename}: the file is larger than 200 MB.")
+        data = io.BytesIO(data)
+    _check_utf8(data, filename)
+    return io.TextIOWrapper(data, encoding="utf-8-sig", newline="")
+
+
+def _check_utf8(stream: BinaryIO, filename: str, block: int = 1 << 20) -> None:
+    """Read the stream once in blocks: UTF-8 throughout, no NUL byte; then rewind it."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset = 0
+    while True:
+        chunk = stream.read(block)
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            raise CsvFileError(
+                f"{filename}: the file is not UTF-8 text (byte {offset - pending + exc.start}); "
+                "save it as 'CSV UTF-8' and try again."
+            ) from None
+        if b"\x00" in chunk:
+            raise CsvFileError(f"{filename}: the file contains binary data, not CSV text.")
+        if not chunk:
+            break
+        offset += len(chunk)
+    stream.seek(0)

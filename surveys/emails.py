@@ -45,7 +45,10 @@ def build_email(
     env = _environment(language)
     context = {
         "link": link,
-        "closes_on": format_date(closes_on, "long", locale=language),
+        # en_GB: "30 March 2026", as a UK reader expects.
+        "closes_on": format_date(
+            closes_on, "long", locale="en_GB" if language == "en" else language
+        ),
         "wave_code": wave_code,
         "reminder": kind == "reminder",
         "language": language,
@@ -55,7 +58,8 @@ def build_email(
     message["From"] = sender
     message["To"] = to
     message["Message-ID"] = make_msgid(domain="surveys.invalid")
-    message["Content-Language"] = language
     message.set_content(env.get_template("invitation.txt").render(context))
     message.add_alternative(env.get_template("invitation.html").render(context), subtype="html")
+    # After set_content, which would otherwise drop it.
+    message["Content-Language"] = language
     return message

@@ -19,6 +19,8 @@ from surveys.messages import answer_error
 from surveys.models import Invitation, InvitationStatus, Participant, Response, Study, Wave
 
 FIXED = ("participant_ref", "submitted_on", "mode")
+# Written by the response export; accepted so an export can be imported again.
+INFORMATIONAL = ("instrument_version",)
 MODES = ("web", "telephone")
 
 
@@ -40,7 +42,11 @@ def import_responses(
     instrument = load_instrument(wave.instrument)
     questions = {q.id: q for q in instrument.questions()}
     header, rows = read_rows(data, filename, FIXED)
-    unknown = [name for name in header if name not in FIXED and name not in questions]
+    unknown = [
+        name
+        for name in header
+        if name not in FIXED and name not in INFORMATIONAL and name not in questions
+    ]
     if unknown:
         raise CsvFileError(
             f"{filename}: column(s) {', '.join(unknown)} are not questions of {wave.code} "

@@ -21,6 +21,7 @@ from surveys.cohort_import import import_cohort
 from surveys.demo import generator
 from surveys.mailer import Mailer
 from surveys.models import Invitation, Study, Wave
+from surveys.referrals import import_referrals
 from surveys.response_import import import_responses
 from surveys.settings import Settings
 from surveys.studies import create_study, wave_by_code
@@ -104,6 +105,8 @@ def load_demo(session: Session, now: datetime, settings: Settings, mailer: Maile
                             end_date=HISTORIC_END)
     import_cohort(session, historic, _csv(generator.participants_rows()),
                   _csv(generator.appointments_rows()))
+    import_referrals(session, historic, _csv(generator.referral_rows()),
+                     filename="demo referrals.csv")
     _replay(session, historic,
             {"wave1": generator.wave1_rows(), "wave2": generator.wave2_rows()},
             _at(HISTORIC_END + timedelta(days=60)), settings, mailer)

@@ -4,8 +4,10 @@ from surveys.db import Base
 from surveys.models.audit import AuditEvent
 from surveys.models.invitation import DeliveryStatus, Invitation, InvitationStatus
 from surveys.models.participant import Appointment, Participant
+from surveys.models.referral import SiteReferral
 from surveys.models.response import Response
 from surveys.models.study import Study, Wave
+from surveys.models.throttle import ThrottleEvent
 from surveys.models.user import User
 
 __all__ = [
@@ -17,7 +19,9 @@ __all__ = [
     "InvitationStatus",
     "Participant",
     "Response",
+    "SiteReferral",
     "Study",
+    "ThrottleEvent",
     "User",
     "Wave",
 ]

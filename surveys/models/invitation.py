@@ -32,15 +32,19 @@ class Invitation(Base):
     __tablename__ = "invitations"
     __table_args__ = (
         UniqueConstraint("participant_id", "wave_id"),
-        Index("ix_invitations_due", "status", "due_on"),
-        Index("ix_invitations_delivery", "delivery_status", "next_attempt_at"),
+        # Column order follows each dispatcher query, ORDER BY included (migration 0004).
+        Index("ix_invitations_due", "status", "due_on", "id"),
+        Index("ix_invitations_delivery", "delivery_status", "next_attempt_at", "id"),
+        Index("ix_invitations_closing", "status", "closes_on"),
+        Index("ix_invitations_reminder", "status", "reminder_due_on"),
+        Index("ix_invitations_wave_status", "wave_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True
     )
-    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"))
     due_on: Mapped[date]
     status: Mapped[str] = mapped_column(String(16), default=InvitationStatus.SCHEDULED)
     nonce: Mapped[str | None] = mapped_column(String(64))

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveys.db import Base
+from surveys.models.types import UTCDateTime
 
 
 class Participant(Base):
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("study_id", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("study_id", "ref"),
+        # Covering index: the paired report reads baselines in id order without the table.
+        Index("ix_participants_scores", "study_id", "id", "workability_end", "confidence_end",
+              "importance_end"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
     ref: Mapped[str] = mapped_column(String(64))
     site: Mapped[str] = mapped_column(String(200))
     completed_on: Mapped[date]
@@ -25,6 +31,8 @@ class Participant(Base):
     workability_end: Mapped[int | None]
     confidence_end: Mapped[int | None]
     importance_end: Mapped[int | None]
+    # Set when email and phone were erased because no invitation can be sent any more.
+    contact_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     appointments: Mapped[list[Appointment]] = relationship(
         back_populates="participant",

@@ -22,3 +22,5 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised at sign-out: every session signed with an older value stops working.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")

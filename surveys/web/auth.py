@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
+from sqlalchemy import func, select
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
-from surveys import accounts, audit
+from surveys import accounts, audit, throttle
 from surveys.models import User
-from surveys.web.context import db, now
+from surveys.web.context import db, now, settings
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -33,9 +35,13 @@ class SignInForm(FlaskForm):
 
 
 def current_user() -> User | None:
+    """The signed-in staff member; a session from before their last sign-out counts for nothing."""
     if "user" not in g:
         user_id = session.get("user_id")
-        g.user = db().get(User, user_id) if user_id else None
+        user = db().get(User, user_id) if isinstance(user_id, int) else None
+        if user is not None and session.get("epoch") != user.session_epoch:
+            user = None
+        g.user = user
     return g.user
 
 
@@ -58,9 +64,27 @@ def roles_required(*roles: str):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only a path on this site: browsers read '/\\host' and '//host' as another site."""
+    if (
+        target
+        and target.startswith("/")
+        and "\\" not in target
+        and not target.startswith("//")
+        and not any(ord(c) < 32 for c in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("staff.dashboard")
+
+
+def _client() -> str:
+    return throttle.client_key(settings().secret_key, request.remote_addr)
+
+
+def _too_many(limit: throttle.Limit, client: str):
+    seconds = throttle.retry_after(db(), limit, client, now())
+    page = render_template("pages/errors/too_many.html", code=429)
+    return page, 429, {"Retry-After": str(seconds or int(limit.window.total_seconds()))}
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -68,14 +92,29 @@ def sign_in():
     form = SignInForm()
     failed = False
     if form.validate_on_submit():
+        client = _client()
+        email = form.email.data.strip().lower()[:320]
+        if throttle.is_blocked(db(), throttle.SIGN_IN_FAILURES, client, now()):
+            audit.record(db(), now(), None, "sign_in_failed", actor="anonymous", email=email,
+                         reason="throttled")
+            db().commit()
+            return _too_many(throttle.SIGN_IN_FAILURES, client)
+        known = db().scalar(select(User).where(func.lower(User.email) == email))
+        was_locked = accounts.is_locked(known, now())
         user = accounts.authenticate(db(), form.email.data, form.password.data, now())
         if user is not None:
             session.clear()
             session["user_id"] = user.id
+            session["epoch"] = user.session_epoch
             session.permanent = True
             audit.record(db(), now(), user, "sign_in")
             db().commit()
             return redirect(_safe_next(request.args.get("next")))
+        reason = ("unknown_account" if known is None
+                  else "locked" if was_locked else "wrong_password")
+        audit.record(db(), now(), None, "sign_in_failed", actor="anonymous", email=email,
+                     reason=reason, locked_now=not was_locked and accounts.is_locked(known, now()))
+        throttle.record_failure(db(), throttle.SIGN_IN_FAILURES, client, now())
         db().commit()  # keep the failure count
         failed = True
     return render_template("pages/staff/sign_in.html", form=form, failed=failed)
@@ -83,5 +122,11 @@ def sign_in():
 
 @bp.route("/sign-out", methods=["POST"])
 def sign_out():
+    """End this session and every other one of the same account (the epoch moves on)."""
+    user = current_user()
+    if user is not None:
+        user.session_epoch += 1
+        audit.record(db(), now(), user, "sign_out")
+        db().commit()
     session.clear()
     return redirect(url_for("auth.sign_in"))

@@ -85,7 +85,8 @@ def page_form(page: Page, language: str, answers: dict, formdata=None) -> FlaskF
         if value is None:
             continue
         data[question.id] = value if isinstance(value, list | str) else str(value)
-    return PageForm(formdata=formdata, data=data)
+    # A submitted form speaks for itself: unticking every box must clear the answer.
+    return PageForm(formdata=formdata) if formdata is not None else PageForm(data=data)
 
 
 def parsed_values(form: FlaskForm, page: Page) -> dict:

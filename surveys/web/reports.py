@@ -1,33 +1,90 @@
-"""Evaluators' pages: the paired-change report as a page, CSV and JSON."""
+"""Evaluators' pages: the evaluation report and the paired-change report, with downloads.
+
+Every download can be marked for publication (?publication=1): the study's disclosure
+rule is then applied and stated on the output. Evaluators get aggregates only; the
+row-level paired scores are for researchers and admins.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from surveys import audit
-from surveys.models import Study
-from surveys.reporting import paired_report, render_csv
-from surveys.studies import StudyNotFound
+from surveys.models import Participant, Study
+from surveys.reporting import MEASURES, paired_report, render_csv
+from surveys.reports import cell_text, chart_models
+from surveys.reports.breakdowns import DIMENSION_LABELS
+from surveys.reports.queries import DIMENSIONS
+from surveys.studies import StudyNotFound, wave_by_code
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now
 
 bp = Blueprint("reports", __name__)
 READERS = ("admin", "researcher", "evaluator")
+ROW_LEVEL = ("admin", "researcher")  # evaluators never see participant references
+TRUE = ("1", "true", "yes", "on")
+BREAKDOWN_NAMES = {key: _l(label) for key, label in DIMENSION_LABELS.items()}
 
 
-def _report(slug: str, fmt: str) -> tuple[Study, dict]:
-    study = db().scalar(select(Study).where(Study.slug == slug)) or abort(404)
-    follow_up = request.args.get("follow_up", "wave2")
+def _study(slug: str) -> Study:
+    return db().scalar(select(Study).where(Study.slug == slug)) or abort(404)
+
+
+def _options() -> dict:
+    publication = request.args.get("publication", "").lower() in TRUE
+    breakdown = request.args.get("breakdown") or None
+    if breakdown is not None and breakdown not in DIMENSIONS:
+        abort(400)
+    return {"follow_up": request.args.get("follow_up", "wave2"), "publication": publication,
+            "breakdown": breakdown}
+
+
+def _params(options: dict) -> dict:
+    """Query parameters that reproduce the same report in another format."""
+    out = {"follow_up": options["follow_up"]}
+    if options["breakdown"]:
+        out["breakdown"] = options["breakdown"]
+    if options["publication"]:
+        out["publication"] = 1
+    return out
+
+
+def _audit(slug: str, report: str, fmt: str, **detail) -> None:
+    audit.record(db(), now(), current_user(), "report_view" if fmt == "html" else "export",
+                 study=slug, report=report, format=fmt, **detail)
+    db().commit()
+
+
+def _evaluation(slug: str, fmt: str) -> tuple[Study, dict, dict]:
+    from surveys.reports.evaluation import evaluation_report
+
+    study = _study(slug)
+    options = _options()
     try:
-        report = paired_report(db(), study, follow_up, language=str(get_locale()))
+        report = evaluation_report(db(), study, language=str(get_locale()), **options)
     except StudyNotFound:
         abort(404)
-    audit.record(db(), now(), current_user(), "report_view" if fmt == "html" else "export",
-                 study=slug, report="paired", follow_up=follow_up, format=fmt)
-    db().commit()
-    return study, report
+    _audit(slug, "evaluation", fmt, **options)
+    return study, report, options
+
+
+def _download(body: str | bytes, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _filename(study: Study, report: dict, ext: str) -> str:
+    parts = ["evaluation", study.slug, report["follow_up"]]
+    if report["breakdown"]:
+        parts.append(f"by-{report['breakdown']}")
+    parts.append("publication" if report["publication"] else "internal")
+    return "-".join(parts) + f".{ext}"
 
 
 @bp.route("/reports/")
@@ -37,24 +94,123 @@ def index():
     return render_template("pages/reports/index.html", studies=studies)
 
 
+@bp.route("/reports/<slug>/evaluation")
+@roles_required(*READERS)
+def evaluation(slug: str):
+    study, report, options = _evaluation(slug, "html")
+    return render_template(
+        "pages/reports/evaluation.html", study=study, report=report, params=_params(options),
+        charts=chart_models(report), cell_text=cell_text,
+        breakdowns=[(k, str(v)) for k, v in BREAKDOWN_NAMES.items()],
+    )
+
+
+@bp.route("/reports/<slug>/evaluation.csv")
+@roles_required(*READERS)
+def evaluation_csv(slug: str):
+    from surveys.reports.export import render_csv as evaluation_csv_text
+
+    study, report, _ = _evaluation(slug, "csv")
+    return _download(evaluation_csv_text(report), "text/csv", _filename(study, report, "csv"))
+
+
+@bp.route("/reports/<slug>/evaluation.xlsx")
+@roles_required(*READERS)
+def evaluation_xlsx(slug: str):
+    from surveys.reports.export import render_xlsx
+
+    study, report, _ = _evaluation(slug, "xlsx")
+    return _download(render_xlsx(report),
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     _filename(study, report, "xlsx"))
+
+
+@bp.route("/api/studies/<slug>/reports/evaluation")
+@roles_required(*READERS)
+def evaluation_json(slug: str):
+    _, report, _ = _evaluation(slug, "json")
+    return jsonify(report)
+
+
+# The paired-change report (contracts section 4) ---------------------------------------
+
+
+def _paired(slug: str, fmt: str) -> tuple[Study, dict]:
+    from surveys.reports.evaluation import RULE
+    from surveys.reports.paired import publish_paired
+
+    study = _study(slug)
+    options = _options()
+    language = str(get_locale())
+    try:
+        report = paired_report(db(), study, options["follow_up"], language=language)
+    except StudyNotFound:
+        abort(404)
+    if options["publication"]:
+        from surveys.reports.build import t
+
+        threshold = study.disclosure_threshold
+        report = publish_paired(report, threshold, t(RULE, language, threshold=threshold),
+                                language)
+    _audit(slug, "paired", fmt, follow_up=options["follow_up"],
+           publication=options["publication"])
+    return study, report
+
+
 @bp.route("/reports/<slug>/paired")
 @roles_required(*READERS)
 def paired(slug: str):
-    study, report = _report(slug, "html")
+    study, report = _paired(slug, "html")
     return render_template("pages/reports/paired.html", study=study, report=report)
 
 
 @bp.route("/reports/<slug>/paired.csv")
 @roles_required(*READERS)
 def paired_csv(slug: str):
-    _, report = _report(slug, "csv")
-    filename = f"paired-change-{slug}-{report['follow_up']}.csv"
-    return Response(render_csv(report), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    _, report = _paired(slug, "csv")
+    suffix = "-publication" if report.get("publication") else ""
+    return _download(render_csv(report), "text/csv",
+                     f"paired-change-{slug}-{report['follow_up']}{suffix}.csv")
 
 
 @bp.route("/api/studies/<slug>/reports/paired")
 @roles_required(*READERS)
 def paired_json(slug: str):
-    _, report = _report(slug, "json")
+    _, report = _paired(slug, "json")
     return jsonify(report)
+
+
+@bp.route("/reports/<slug>/pairs.csv")
+@roles_required(*ROW_LEVEL)
+def pairs_csv(slug: str):
+    """Row-level paired scores (participant references): researchers and admins only."""
+    from surveys.models import Response as SurveyResponse
+    from surveys.reports.table import safe_text as safe_cell
+
+    study = _study(slug)
+    follow_up = request.args.get("follow_up", "wave2")
+    try:
+        wave = wave_by_code(study, follow_up)
+    except StudyNotFound:
+        abort(404)
+    columns = [Participant.ref, Participant.site]
+    for measure, baseline in MEASURES.items():
+        columns += [baseline, SurveyResponse.answers[measure].as_integer()]
+    rows = db().execute(
+        select(*columns)
+        .join(Participant, Participant.id == SurveyResponse.participant_id)
+        .where(SurveyResponse.wave_id == wave.id, SurveyResponse.status == "submitted")
+        .order_by(Participant.ref)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["participant_ref", "site"]
+    for measure in MEASURES:
+        header += [f"{measure}_end", f"{measure}_{follow_up}"]
+    writer.writerow(header)
+    count = 0
+    for row in rows:
+        writer.writerow([safe_cell("" if v is None else v) for v in row])
+        count += 1
+    _audit(slug, "pairs", "csv", follow_up=follow_up, rows=count)
+    return _download(out.getvalue(), "text/csv", f"paired-scores-{slug}-{follow_up}.csv")

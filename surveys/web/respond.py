@@ -6,11 +6,11 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from sqlalchemy.orm import joinedload
 
 from instruments import text, visible_pages
-from surveys import audit, questionnaire
+from surveys import audit, questionnaire, throttle
 from surveys.invitations import find_by_token
 from surveys.models import Invitation, InvitationStatus
 from surveys.web.auth import current_user
-from surveys.web.context import db, now
+from surveys.web.context import db, now, settings
 from surveys.web.forms import page_form, parsed_values
 
 bp = Blueprint("respond", __name__)
@@ -23,9 +23,20 @@ def start():
 
 @bp.route("/r/<token>")
 def open_link(token: str):
-    """Check the link, remember it in the session and send the client to where they were."""
+    """Check the link, remember it in the session and send the client to where they were.
+
+    A client who has tried too many unknown links is stopped for a while, even
+    with a right one, so guessing links gains nothing (surveys/throttle.py).
+    """
+    client = throttle.client_key(settings().secret_key, request.remote_addr)
+    if throttle.is_blocked(db(), throttle.LINK_GUESSES, client, now()):
+        wait = throttle.retry_after(db(), throttle.LINK_GUESSES, client, now())
+        return render_template("pages/errors/too_many.html", code=429), 429, {
+            "Retry-After": str(wait or int(throttle.LINK_GUESSES.window.total_seconds()))}
     invitation = find_by_token(db(), token)
     if invitation is None:
+        throttle.record_failure(db(), throttle.LINK_GUESSES, client, now())
+        db().commit()
         return render_template("pages/respond/unknown_link.html"), 404
     session["invitation_id"] = invitation.id
     session["mode"] = "web"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, g, request, send_from_directory, session
-from flask_babel import Babel, format_date, format_decimal, get_locale
+from flask_babel import Babel, force_locale, format_date, format_decimal, get_locale
 from flask_wtf.csrf import CSRFProtect
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from surveys.clock import system_clock
 from surveys.db import make_engine, make_session_factory
@@ -32,6 +35,14 @@ def select_locale() -> str:
     return session.get("lang") or "en"
 
 
+def format_page_date(value=None, format: str = "medium") -> str:
+    """A date in the page's language; English as written in the UK ("2 March 2026")."""
+    if str(get_locale()) != "en":
+        return format_date(value, format)
+    with force_locale("en_GB"):
+        return format_date(value, format)
+
+
 def configure(app: Flask, overrides: dict) -> None:
     settings: Settings = overrides.pop("SETTINGS", None) or Settings.from_env()
     app.config.update(
@@ -39,12 +50,19 @@ def configure(app: Flask, overrides: dict) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        # A staff session lasts a working day, not Flask's default month.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         MAX_CONTENT_LENGTH=50 * 1024 * 1024,
         GOVUK_ASSETS=str(GOVUK_DIST),
     )
     app.config.update(overrides)
+    # Behind N reverse proxies, trust N X-Forwarded-* hops: the client's own address
+    # then drives the guessing limits (surveys/throttle.py) and HTTPS is recognised.
+    hops = int(app.config.get("PROXY_HOPS") or os.environ.get("SURVEYS_PROXY_HOPS") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["surveys.settings"] = settings
     engine = overrides.get("ENGINE") or make_engine(settings.database_url)
     app.extensions["surveys.engine"] = engine
@@ -71,9 +89,16 @@ def configure(app: Flask, overrides: dict) -> None:
     app.jinja_env.lstrip_blocks = True
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    # Babel asks for the locale lazily (when a template first needs it); take the
+    # toggle's ?lang= before the view runs, so forms built in the view and pages
+    # that only redirect switch language too.
+    @app.before_request
+    def take_language_choice() -> None:
+        select_locale()
+
     WTFormsHelpers(app)
     app.jinja_env.globals.update(
-        get_locale=get_locale, format_date=format_date, format_decimal=format_decimal
+        get_locale=get_locale, format_date=format_page_date, format_decimal=format_decimal
     )
 
     @app.teardown_appcontext
@@ -91,7 +116,7 @@ def configure(app: Flask, overrides: dict) -> None:
         return send_from_directory(GOVUK_DIST, filename, max_age=86400)
 
     from surveys import cli
-    from surveys.web import auth, errors, reports, respond, security, staff
+    from surveys.web import admin, auth, errors, reports, respond, security, staff
 
     cli.register(app)
 
@@ -101,4 +126,5 @@ def configure(app: Flask, overrides: dict) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(admin.bp)
     logging.getLogger("surveys").setLevel(logging.INFO)

@@ -146,6 +146,30 @@ def responses(slug: str):
                            problems=problems), (400 if problems or form.errors else 200)
 
 
+@bp.route("/studies/<slug>/responses.csv")
+@roles_required(*RESEARCH)
+def responses_csv(slug: str):
+    """A wave's submitted responses, one row each: row-level data, so researchers only."""
+    from flask import Response as HttpResponse
+
+    from surveys.response_export import export_csv
+    from surveys.studies import StudyNotFound
+
+    study = _study(slug)
+    code = request.args.get("wave", "")
+    try:
+        wave = wave_by_code(study, code)
+    except StudyNotFound:
+        abort(404)
+    body = export_csv(db(), wave)
+    audit.record(db(), now(), current_user(), "export", study=study.slug, report="responses",
+                 wave=code, format="csv")
+    db().commit()
+    # A byte order mark, so that spreadsheet programs read Welsh letters (ŵ, ŷ) as UTF-8.
+    return HttpResponse("\ufeff" + body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="responses-{study.slug}-{wave.code}.csv"'})
+
+
 class WaveForm(FlaskForm):
     offset_days = IntegerField(_l("Days after completing the intervention"),
                                widget=GovTextInput(),
@@ -178,9 +202,11 @@ def schedule(slug: str):
                            window=StudyWindowForm(obj=study))
 
 
-@bp.route("/studies/<slug>/schedule/<code>", methods=["POST"])
+@bp.route("/studies/<slug>/schedule/<code>", methods=["GET", "POST"])
 @roles_required(*RESEARCH)
 def update_wave(slug: str, code: str):
+    if request.method == "GET":  # the language toggle on this page after an error
+        return redirect(url_for("staff.schedule", slug=slug))
     study = _study(slug)
     wave: Wave = next((w for w in study.waves if w.code == code), None) or abort(404)
     form = WaveForm(prefix=code)
@@ -201,9 +227,11 @@ def update_wave(slug: str, code: str):
     return redirect(url_for("staff.schedule", slug=slug))
 
 
-@bp.route("/studies/<slug>/window", methods=["POST"])
+@bp.route("/studies/<slug>/window", methods=["GET", "POST"])
 @roles_required(*RESEARCH)
 def update_window(slug: str):
+    if request.method == "GET":  # the language toggle on this page after an error
+        return redirect(url_for("staff.schedule", slug=slug))
     study = _study(slug)
     form = StudyWindowForm()
     if not form.validate():

@@ -1,0 +1,35 @@
+"""Evaluation tables for evaluators: every table of the evaluation, from the database.
+
+- `evaluation.evaluation_report`: the whole report as JSON-ready data (the one source);
+- `export.render_csv` / `export.render_xlsx`: CSV and the accessible spreadsheet;
+- `render_html`: a standalone HTML file (the CLI's `--format html`);
+- `charts`: geometry for the page's SVG charts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def cell_text(value: Any, column: dict) -> str:
+    """A cell as a reader sees it (used by the page and the standalone HTML)."""
+    from surveys.reports.table import Column, display
+
+    return display(value, Column(column["key"], column["label"], column["kind"],
+                                 column.get("decimals", 0), column.get("low_base", False)))
+
+
+def chart_models(report: dict) -> dict:
+    from surveys.reports import charts
+
+    return {"diverging": charts.diverging(report), "before_after": charts.before_after(report)}
+
+
+def render_html(report: dict) -> str:
+    """The report as one self-contained HTML file (styles inline; no script)."""
+    from flask import render_template
+    from flask_babel import force_locale
+
+    with force_locale(report["language"]):
+        return render_template("pages/reports/evaluation_standalone.html", report=report,
+                               charts=chart_models(report), cell_text=cell_text)

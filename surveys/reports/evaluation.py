@@ -1,0 +1,630 @@
+"""The evaluation report: the quantitative chapter of an evaluation, from the database.
+
+Sections: referrals (management information), the intervention (appointments, attendance,
+channel, work ability during the intervention), one section per survey wave (every
+question, from the instrument), paired change between the end of the intervention and
+the follow-up, and who is missing (response, linkage, attrition).
+
+`evaluation_report` returns plain JSON-ready data. The page, CSV, spreadsheet and API all
+render this one structure, so they show the same numbers. With `publication=True` the
+study's disclosure rule is applied to every table (surveys.reports.table.publish).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from analysis.caveats import Caveat
+from analysis.rounding import percent_half_up
+from instruments import load_instrument, text
+from surveys.i18n import N_
+from surveys.models import Appointment, Study, Wave
+from surveys.reporting import MEASURES, caveat_sentence, paired_report
+from surveys.reports import queries
+from surveys.reports.breakdowns import (
+    ATTENDANCE_LABELS,
+    CHANNEL_LABELS,
+    NOT_LINKED,
+    Breakdown,
+    group_value,
+)
+from surveys.reports.build import ALL_COUNT, TOTAL, Category, Net, crosstab, frequency, t
+from surveys.reports.paired import paired_section, publish_paired
+from surveys.reports.questions import wave_tables
+from surveys.reports.table import (
+    COUNT,
+    NUMBER,
+    PERCENT,
+    TEXT,
+    Column,
+    Derived,
+    Independent,
+    OneWay,
+    Row,
+    Table,
+    TwoWay,
+    hidden_cells,
+    publish,
+    scrub,
+)
+from surveys.studies import wave_by_code
+
+RULE = N_(
+    "Disclosure control: counts from 1 to {threshold} are suppressed and shown as [c]. Further "
+    "cells are suppressed so that a suppressed count cannot be worked out from totals or other "
+    "cells, and per cents, shares and intervals worked out from a suppressed count are "
+    "suppressed with it."
+)
+INTERNAL = N_(
+    "Not for publication: exact counts are shown, including counts of 1 to {threshold}, for "
+    "evaluators inside the study. Anything shared outside the study must use the publication "
+    "version, which applies the disclosure rule."
+)
+SYMBOLS = N_(
+    "Symbols: [c] suppressed to protect confidentiality; [u] low reliability (base under 30); "
+    "[x] not available."
+)
+MEASURE_NAMES = {
+    "workability": N_("Work ability (0 to 10)"),
+    "confidence": N_("Confidence about getting into work (0 to 10)"),
+    "importance": N_("Importance of getting into work (0 to 10)"),
+}
+
+
+class Section:
+    def __init__(self, id: str, title: str):
+        self.id = id
+        self.title = title
+        self.tables: list[Table] = []
+        self.caveats: list[str] = []
+        self.notes: list[str] = []
+        # Numbers in the notes and caveats: (table id, cell, number), see Table.text_numbers.
+        self.text_numbers: list[tuple[str, tuple[str, str], int]] = []
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "notes": self.notes,
+            "caveats": self.caveats,
+            "tables": [table.to_dict() for table in self.tables],
+        }
+
+
+def _labelled(keys, labels: dict[str, str], language: str) -> list[Category]:
+    known = list(labels)
+    extra = sorted(k for k in keys if k not in labels)
+    return [Category(k, t(labels[k], language)) for k in known] + [
+        Category(k, k) for k in extra
+    ]
+
+
+def _one_or_cross(
+    id: str, title: str, row_header: str, cats: list[Category], counts: dict, *,
+    language: str, base_text: str, breakdown: Breakdown | None, none_label: str = NOT_LINKED,
+    nets=(),
+) -> Table:
+    if breakdown is None:
+        flat: Counter = Counter()
+        for (_, category), n in counts.items():
+            flat[category] += n
+        return frequency(id, title, row_header, cats, flat, language=language,
+                         base_text=base_text, nets=nets)
+    groups = breakdown.groups({g for g, _ in counts}, none_label)
+    cells: dict[tuple[str, str], int] = defaultdict(int)
+    for g in groups:
+        for (value, category), n in counts.items():
+            if value == group_value(g):
+                cells[(g.key, category)] += n
+    return crosstab(id, title, row_header, cats, groups, cells, language=language,
+                    base_text=base_text, nets=nets)
+
+
+# Referrals ------------------------------------------------------------------------------
+
+OUTCOME_COLUMNS = (
+    ("successfully_closed", N_("Successfully closed (completed)")),
+    ("in_progress", N_("Still in progress")),
+    ("not_completed_unsuitable", N_("Not completed: unsuitable")),
+    ("not_completed_disengaged", N_("Not completed: never or stopped engaging")),
+    ("not_completed_claim_closed", N_("Not completed: claim closed")),
+)
+
+
+def _fte_total(values: list[str | None]) -> str | None:
+    try:
+        total = sum((Decimal(v) for v in values if v), Decimal(0))
+    except InvalidOperation:
+        return None
+    return format(total.normalize(), "f") if total else "0"
+
+
+def referral_section(session: Session, study: Study, language: str) -> Section:
+    section = Section("referrals", t(N_("Referrals and completions"), language))
+    records = queries.site_referrals(session, study)
+    loaded = queries.completers_per_site(session, study)
+    if not records:
+        section.notes.append(t(N_("No referral figures have been loaded for this study (see "
+                                  "`surveys import-referrals`)."), language))
+        return section
+    outcome_keys = [k for k, _ in OUTCOME_COLUMNS]
+    columns = [
+        Column("fte", t(N_("Practitioners (FTE)"), language), TEXT),
+        Column("note", t(N_("Note"), language), TEXT),
+        Column("eligible_referrals", t(N_("Eligible referrals"), language), COUNT),
+    ]
+    for key, label in OUTCOME_COLUMNS:
+        columns.append(Column(key, t(label, language), COUNT))
+        if key == "successfully_closed":
+            columns.append(Column("completed_percent",
+                                  t(N_("Completed, per cent of eligible referrals"), language),
+                                  PERCENT))
+    columns.append(Column("completers_loaded", t(N_("Completers loaded in this service"),
+                                                 language), COUNT))
+    rows = []
+    sites = [r.site for r in records]
+    for record in records:
+        cells: dict[str, Any] = {
+            "fte": record.fte, "note": record.note or "",
+            "eligible_referrals": record.eligible_referrals,
+            **{k: getattr(record, k) for k in outcome_keys},
+            "completers_loaded": loaded.get(record.site, 0),
+        }
+        rows.append(Row(record.site, record.site, cells))
+    for site in sorted(set(loaded) - set(sites)):
+        rows.append(Row(site, site, {"fte": None, "note": "", "eligible_referrals": None,
+                                     **{k: None for k in outcome_keys},
+                                     "completers_loaded": loaded[site]}, kind="other"))
+    totals: dict[str, Any] = {
+        "fte": _fte_total([r.fte for r in records]), "note": "",
+        "eligible_referrals": sum(r.eligible_referrals for r in records),
+        "completers_loaded": sum(loaded.values()),
+    }
+    complete = all(getattr(r, k) is not None for r in records for k in outcome_keys)
+    for k in outcome_keys:
+        values = [getattr(r, k) for r in records]
+        totals[k] = sum(values) if None not in values else None
+    rows.append(Row(TOTAL, t(N_("Total"), language), totals, kind="total"))
+    table = Table(
+        "referrals-by-site", t(N_("Referrals, outcomes and completions by site"), language),
+        t(N_("Site"), language), columns, rows, base=totals["eligible_referrals"],
+        base_text=t(N_("Base: the {n} eligible referrals reported by the sites (management "
+                       "information)."), language, n=totals["eligible_referrals"]),
+    )
+    table.text_numbers.append(((TOTAL, "eligible_referrals"), totals["eligible_referrals"]))
+    if complete:
+        table.blocks.append(TwoWay(
+            tuple(tuple((s, k) for k in outcome_keys) for s in sites),
+            tuple((s, "eligible_referrals") for s in sites),
+            tuple((TOTAL, k) for k in outcome_keys),
+            (TOTAL, "eligible_referrals"),
+        ))
+    else:
+        for k in ("eligible_referrals", "successfully_closed"):
+            table.blocks.append(OneWay(tuple((s, k) for s in sites), (TOTAL, k)))
+        table.blocks.append(Independent(tuple((s, k) for s in sites for k in outcome_keys[1:])))
+    all_sites = [r.key for r in rows if r.kind != "total"]
+    table.blocks.append(OneWay(tuple((s, "completers_loaded") for s in all_sites),
+                               (TOTAL, "completers_loaded")))
+    for row in rows:
+        table.add_percent(row.key, "successfully_closed", "completed_percent",
+                          (row.key, "eligible_referrals"))
+    table.notes.append(t(N_("Referral figures are management information reported by each "
+                            "site; 'completers loaded' counts the clients in this service's "
+                            "cohort."), language))
+    section.tables.append(table)
+    if not complete:
+        return section
+
+    outcome = Table(
+        "referral-outcomes", t(N_("What happened to eligible referrals"), language),
+        t(N_("Outcome"), language),
+        [Column("count", t(N_("Number"), language), COUNT),
+         Column("percent", t(N_("Per cent"), language), PERCENT)],
+        [], base=totals["eligible_referrals"],
+        base_text=table.base_text,
+    )
+    labels = dict(OUTCOME_COLUMNS)
+    not_completed = [k for k in outcome_keys if k.startswith("not_completed")]
+    for key in ("successfully_closed", "in_progress"):
+        outcome.rows.append(Row(key, t(labels[key], language), {"count": totals[key]}))
+    outcome.rows.append(Row("not_completed", t(N_("Not completed"), language),
+                            {"count": sum(totals[k] for k in not_completed)}, kind="net"))
+    outcome.blocks.append(Derived(("not_completed", "count"),
+                                  tuple((k, "count") for k in not_completed)))
+    for key in not_completed:
+        outcome.rows.append(Row(key, t(labels[key], language), {"count": totals[key]}))
+    outcome.rows.append(Row(TOTAL, t(N_("Eligible referrals (base)"), language),
+                            {"count": totals["eligible_referrals"]}, kind="total"))
+    for row in outcome.rows:
+        outcome.add_percent(row.key, "count", "percent", (TOTAL, "count"))
+    # The same figures as the site table's total row: hidden where that row is hidden.
+    outcome.mirror = {(k, "count"): (table.id, (TOTAL, k)) for k in outcome_keys}
+    outcome.mirror[(TOTAL, "count")] = (table.id, (TOTAL, "eligible_referrals"))
+    outcome.text_numbers.append(((TOTAL, "count"), totals["eligible_referrals"]))
+    section.tables.append(outcome)
+    return section
+
+
+# The intervention -----------------------------------------------------------------------
+
+
+def intervention_section(
+    session: Session, study: Study, language: str, breakdown: Breakdown | None, dim
+) -> Section:
+    section = Section("intervention", t(N_("Appointments and work ability during the "
+                                           "intervention"), language))
+    none_label = N_("Not recorded")
+    per_client = queries.appointments_per_completer(session, study, dim)
+    values = sorted({int(k) for _, k in per_client})
+    cats = [Category(str(v), t(N_("None recorded"), language) if v == 0 else str(v))
+            for v in values]
+    counts = {(g, str(int(k))): n for (g, k), n in per_client.items()}
+    section.tables.append(_one_or_cross(
+        "appointments-per-completer", t(N_("Appointments attended per completer"), language),
+        t(N_("Appointments attended"), language), cats, counts, language=language,
+        base_text=t(N_("Base: the {n} clients who completed the intervention."), language,
+                    n=sum(per_client.values())),
+        breakdown=breakdown, none_label=none_label,
+    ))
+    attendance = queries.appointment_counts(session, study, Appointment.attendance, dim)
+    section.tables.append(_one_or_cross(
+        "attendance", t(N_("Attendance at scheduled appointments"), language),
+        t(N_("Attendance"), language),
+        _labelled({c for _, c in attendance}, ATTENDANCE_LABELS, language), attendance,
+        language=language,
+        base_text=t(N_("Base: the {n} appointments scheduled for clients who completed the "
+                       "intervention."), language, n=sum(attendance.values())),
+        breakdown=breakdown, none_label=none_label,
+    ))
+    channel = queries.appointment_counts(session, study, Appointment.channel, dim)
+    section.tables.append(_one_or_cross(
+        "channel", t(N_("Channel of scheduled appointments"), language),
+        t(N_("Channel"), language),
+        _labelled({c for _, c in channel}, CHANNEL_LABELS, language), channel,
+        language=language,
+        base_text=t(N_("Base: the {n} appointments scheduled for clients who completed the "
+                       "intervention."), language, n=sum(channel.values())),
+        breakdown=breakdown, none_label=none_label,
+    ))
+    change = queries.workability_first_to_last(session, study, dim)
+    kept = {k: n for k, n in change.items() if k[1] in ("improved", "same", "deteriorated")}
+    base = sum(kept.values())
+    left_out = Counter()
+    for (_, category), n in change.items():
+        left_out[category] += n
+    table = _one_or_cross(
+        "workability-first-to-last",
+        t(N_("Change in work ability from the first to the last appointment"), language),
+        t(N_("Change"), language),
+        [Category("improved", t(N_("Improved"), language)),
+         Category("same", t(N_("Stayed the same"), language)),
+         Category("deteriorated", t(N_("Deteriorated"), language))],
+        kept, language=language,
+        base_text=t(N_("Base: the {n} clients with a work ability score at more than one "
+                       "appointment."), language, n=base),
+        breakdown=breakdown, none_label=none_label,
+    )
+    count_key = "count" if breakdown is None else ALL_COUNT
+    for key, label in (("single", N_("Not in the base: a score at one appointment only")),
+                       ("none", N_("Not in the base: no score recorded"))):
+        table.rows.append(Row(key, t(label, language), {count_key: left_out[key]}, kind="other"))
+        table.blocks.append(Independent(((key, count_key),)))
+    table.notes.append(t(N_("Clients with a score at only one appointment cannot show change "
+                            "and are not in the base."), language))
+    table.caveats.append(caveat_sentence(Caveat("no_comparison_group"), language))
+    table.caveat_codes.append("no_comparison_group")
+    section.tables.append(table)
+    return section
+
+
+# Survey waves ---------------------------------------------------------------------------
+
+
+def _status_counts(statuses: dict, code: str) -> Counter:
+    out: Counter = Counter()
+    for (_, (wave_code, status)), n in statuses.items():
+        if wave_code == code:
+            out[status] += n
+    return out
+
+
+def wave_section(
+    session: Session, study: Study, wave: Wave, language: str, breakdown: Breakdown | None,
+    dim, statuses: dict, linkage: dict,
+) -> Section:
+    instrument = load_instrument(wave.instrument)
+    section = Section(wave.code, t(N_("{title} ({wave})"), language,
+                                   title=text(instrument.title, language), wave=wave.code))
+    status = _status_counts(statuses, wave.code)
+    issued = sum(status[s] for s in queries.ISSUED_STATUSES)
+    answered = status["completed"]
+    responses = sum(n for (code, _), n in linkage.items() if code == wave.code)
+    linked = linkage.get((wave.code, "linked"), 0)
+    section.notes.append(t(N_("{responses} responses received, of which {linked} were linked "
+                              "to a client in the cohort."), language, responses=responses,
+                           linked=linked))
+    code = f"{wave.code}:count"
+    section.text_numbers += [("linkage", (TOTAL, code), responses),
+                             ("linkage", ("linked", code), linked)]
+    rates, column = ("response-rates", code) if breakdown is None else (
+        f"response-{wave.code}", ALL_COUNT)
+    section.text_numbers += [(rates, ("completed", column), answered),
+                             (rates, ("issued_total", column), issued),
+                             (rates, ("completed", column), percent_half_up(answered, issued)
+                              if issued else 0)]
+    if issued:
+        section.caveats.append(t(N_(
+            "{answered} of the {issued} clients sent this questionnaire answered it "
+            "({percent}%). Those who answered may differ from those who did not, so the "
+            "answers may not represent everyone who took part."), language,
+            answered=answered, issued=issued, percent=percent_half_up(answered, issued)))
+    section.tables.extend(wave_tables(session, wave, language, dim, breakdown))
+    return section
+
+
+# Who is missing -------------------------------------------------------------------------
+
+STATUS_ROWS = (
+    ("completed", N_("Answered")),
+    ("closed", N_("Closed unanswered")),
+    ("issued", N_("Issued, still open")),
+    ("scheduled", N_("Not yet due")),
+    ("out_of_window", N_("Due after the study's end date (outside the window)")),
+    ("lapsed", N_("Lapsed before it could be issued")),
+)
+
+
+def response_rate_table(
+    study: Study, statuses: dict, language: str, breakdown: Breakdown | None
+) -> list[Table]:
+    waves = [w.code for w in study.waves]
+    if breakdown is not None:
+        tables = []
+        for code in waves:
+            counts = {(g, s): n for (g, (c, s)), n in statuses.items() if c == code}
+            cats = [Category(k, t(label, language)) for k, label in STATUS_ROWS]
+            tables.append(_one_or_cross(
+                f"response-{code}", t(N_("Questionnaires of {wave} by status"), language,
+                                      wave=code),
+                t(N_("Status"), language), cats, counts, language=language,
+                base_text=t(N_("Base: one questionnaire per client in the cohort."), language),
+                breakdown=breakdown, none_label=N_("Not recorded"),
+                nets=[Net("issued_total", t(N_("Issued (answered, closed or open)"), language),
+                          ("completed", "closed", "issued"))],
+            ))
+        return tables
+    columns = []
+    for code in waves:
+        columns.append(Column(f"{code}:count", t(N_("{wave}: number"), language, wave=code),
+                              COUNT))
+        columns.append(Column(f"{code}:percent",
+                              t(N_("{wave}: per cent of those issued"), language, wave=code),
+                              PERCENT))
+    table = Table("response-rates", t(N_("Response to each questionnaire"), language),
+                  t(N_("Status"), language), columns, [],
+                  base_text=t(N_("Base: one questionnaire per client in the cohort and wave; "
+                                 "per cents are of the questionnaires issued."), language))
+    per_wave = {code: _status_counts(statuses, code) for code in waves}
+    issued_keys = ("completed", "closed", "issued")
+    for key, label in STATUS_ROWS:
+        table.rows.append(Row(key, t(label, language),
+                              {f"{c}:count": per_wave[c][key] for c in waves}))
+    table.rows.append(Row("issued_total", t(N_("Issued (answered, closed or open)"), language),
+                          {f"{c}:count": sum(per_wave[c][k] for k in issued_keys)
+                           for c in waves}, kind="net"))
+    table.rows.append(Row(TOTAL, t(N_("All questionnaires (one per client)"), language),
+                          {f"{c}:count": sum(per_wave[c].values()) for c in waves},
+                          kind="total"))
+    for c in waves:
+        table.blocks.append(OneWay(tuple((k, f"{c}:count") for k, _ in STATUS_ROWS),
+                                   (TOTAL, f"{c}:count")))
+        table.blocks.append(Derived(("issued_total", f"{c}:count"),
+                                    tuple((k, f"{c}:count") for k in issued_keys)))
+        for key in ("completed", "closed", "issued", "issued_total"):
+            table.add_percent(key, f"{c}:count", f"{c}:percent", ("issued_total", f"{c}:count"))
+    return [table]
+
+
+LINKAGE_ROWS = (
+    ("linked", N_("Linked to a client in the cohort")),
+    ("blank", N_("Not linked: reference left blank")),
+    ("not_in_cohort", N_("Not linked: reference not in the cohort")),
+    ("erased", N_("Not linked: client erased on request")),
+)
+
+
+def linkage_table(study: Study, linkage: dict, language: str) -> Table:
+    waves = [w.code for w in study.waves]
+    columns = []
+    for code in waves:
+        columns.append(Column(f"{code}:count", t(N_("{wave}: number"), language, wave=code),
+                              COUNT))
+        columns.append(Column(f"{code}:percent", t(N_("{wave}: per cent"), language, wave=code),
+                              PERCENT))
+    table = Table("linkage", t(N_("Linking responses to the cohort"), language),
+                  t(N_("Linkage"), language), columns, [],
+                  base_text=t(N_("Base: all responses received in each wave."), language))
+    for key, label in LINKAGE_ROWS:
+        table.rows.append(Row(key, t(label, language),
+                              {f"{c}:count": linkage.get((c, key), 0) for c in waves}))
+    unlinked = [k for k, _ in LINKAGE_ROWS if k != "linked"]
+    table.rows.append(Row("unlinked", t(N_("Not linked (all reasons)"), language),
+                          {f"{c}:count": sum(linkage.get((c, k), 0) for k in unlinked)
+                           for c in waves}, kind="net"))
+    table.rows.append(Row(TOTAL, t(N_("Responses received (base)"), language),
+                          {f"{c}:count": sum(n for (w, _), n in linkage.items() if w == c)
+                           for c in waves}, kind="total"))
+    for c in waves:
+        table.blocks.append(OneWay(tuple((k, f"{c}:count") for k, _ in LINKAGE_ROWS),
+                                   (TOTAL, f"{c}:count")))
+        table.blocks.append(Derived(("unlinked", f"{c}:count"),
+                                    tuple((k, f"{c}:count") for k in unlinked)))
+        for row in table.rows:
+            table.add_percent(row.key, f"{c}:count", f"{c}:percent", (TOTAL, f"{c}:count"))
+    table.notes.append(t(N_("Unlinked responses are kept and counted, but cannot be paired with "
+                            "a score stored at the end of the intervention."), language))
+    return table
+
+
+@lru_cache(maxsize=128)
+def _attrition(counts: frozenset):
+    """analysis.attrition_check on grouped counts ((answered, score), n); the same counts
+    always give the same result (its permutations are seeded), so it is computed once."""
+    from analysis.attrition import attrition_check
+
+    responders = [s for (r, s), n in counts if r for _ in range(n)]
+    others = [s for (r, s), n in counts if not r for _ in range(n)]
+    return attrition_check(sorted(responders, key=_none_last), sorted(others, key=_none_last))
+
+
+def _none_last(score):
+    return (score is None, score or 0)
+
+
+def attrition_table(session: Session, study: Study, wave: Wave, language: str) -> Table:
+    columns = [
+        Column("responders", t(N_("Answered: number with a score"), language), COUNT),
+        Column("responders_median", t(N_("Answered: median score"), language), NUMBER, 1),
+        Column("non_responders", t(N_("Did not answer: number with a score"), language), COUNT),
+        Column("non_responders_median", t(N_("Did not answer: median score"), language),
+               NUMBER, 1),
+        Column("u", t(N_("Mann-Whitney U"), language), NUMBER, 1),
+        Column("p", t(N_("p (two-sided)"), language), NUMBER, 3),
+        Column("method", t(N_("Method (SciPy)"), language), TEXT),
+        Column("may_differ", t(N_("May differ"), language), TEXT),
+    ]
+    table = Table(
+        f"attrition-{wave.code}",
+        t(N_("Scores at the end of the intervention: those who answered {wave} and those who "
+             "did not"), language, wave=wave.code),
+        t(N_("Score"), language), columns, [],
+        base_text=t(N_("Base: clients sent the {wave} questionnaire, by whether they answered "
+                       "it."), language, wave=wave.code),
+    )
+    for measure, column in MEASURES.items():
+        counts = queries.end_scores_by_response(session, study, wave, column)
+        check = _attrition(frozenset(counts.items()))
+        table.rows.append(Row(measure, t(MEASURE_NAMES[measure], language), {
+            "responders": check.n_responders,
+            "responders_median": check.median_responders,
+            "non_responders": check.n_non_responders,
+            "non_responders_median": check.median_non_responders,
+            "u": check.statistic,
+            "p": check.p,
+            "method": check.method or "",
+            "may_differ": t(N_("yes"), language) if check.may_bias else t(N_("no"), language),
+        }))
+        table.blocks.append(Independent(((measure, "responders"), (measure, "non_responders"))))
+        for key in ("responders_median", "u", "p"):
+            table.blocks.append(Derived((measure, key), ((measure, "responders"),)))
+        for key in ("non_responders_median", "u", "p"):
+            table.blocks.append(Derived((measure, key), ((measure, "non_responders"),)))
+        for caveat in check.caveats():
+            table.caveats.append(f"{t(MEASURE_NAMES[measure], language)}: "
+                                 f"{caveat_sentence(caveat, language)}")
+            table.caveat_codes.append(caveat.code)
+    if not table.caveats:
+        table.notes.append(t(N_("No sign that those who answered started from different scores "
+                                "than those who did not (two-sided Mann-Whitney test, p of 0.05 "
+                                "or more and medians less than 1 point apart)."), language))
+    return table
+
+
+def missing_section(
+    session: Session, study: Study, follow_up: Wave, language: str,
+    breakdown: Breakdown | None, statuses: dict, linkage: dict,
+) -> Section:
+    section = Section("missing", t(N_("Who is missing"), language))
+    section.tables.extend(response_rate_table(study, statuses, language, breakdown))
+    section.tables.append(linkage_table(study, linkage, language))
+    section.tables.append(attrition_table(session, study, follow_up, language))
+    return section
+
+
+# The whole report -----------------------------------------------------------------------
+
+
+def evaluation_report(
+    session: Session,
+    study: Study,
+    *,
+    follow_up: str = "wave2",
+    language: str = "en",
+    publication: bool = False,
+    breakdown: str | None = None,
+) -> dict[str, Any]:
+    follow_wave = wave_by_code(study, follow_up)
+    split = Breakdown(breakdown, language) if breakdown else None
+    dim = queries.dimension(study, breakdown)
+    statuses = queries.invitation_statuses(session, study, dim)
+    flat_statuses = queries.invitation_statuses(session, study, None)
+    linkage = queries.linkage(session, study)
+    paired = paired_report(session, study, follow_up, language=language)
+    sections = [
+        referral_section(session, study, language),
+        intervention_section(session, study, language, split, dim),
+        *[wave_section(session, study, w, language, split, dim, flat_statuses, linkage)
+          for w in study.waves],
+    ]
+    threshold = study.disclosure_threshold
+    rule = t(RULE, language, threshold=threshold)
+    published_paired = (publish_paired(paired, threshold, rule, language) if publication
+                        else None)
+    paired_part = paired_section(session, study, follow_wave, paired, language, split, dim,
+                                 caveats_from=published_paired)
+    sections.append(paired_part)
+    sections.append(missing_section(session, study, follow_wave, language, split, statuses,
+                                    linkage))
+    if publication:
+        _publish_sections(sections, threshold)
+    return {
+        "study": study.slug,
+        "study_name": study.name,
+        "follow_up": follow_up,
+        "language": language,
+        "publication": publication,
+        "breakdown": breakdown,
+        "breakdown_label": split.label if split else None,
+        "disclosure": {
+            "threshold": threshold,
+            "applied": publication,
+            "rule": rule,
+            "statement": rule if publication else t(INTERNAL, language, threshold=threshold),
+            "symbols": t(SYMBOLS, language),
+        },
+        "reliable_change_thresholds": paired["reliable_change_thresholds"],
+        "sections": [s.to_dict() for s in sections],
+        "paired": published_paired or paired,
+    }
+
+
+def _publish_sections(sections: list[Section], threshold: int) -> None:
+    published: dict[str, Table] = {}
+    for section in sections:
+        for i, table in enumerate(section.tables):
+            elsewhere = {
+                cell for cell, (source, other) in table.mirror.items()
+                if source in published and other in hidden_cells(published[source])
+            }
+            section.tables[i] = publish(table, threshold, hidden_elsewhere=elsewhere)
+            published[table.id] = section.tables[i]
+    hidden = {table_id: hidden_cells(table) for table_id, table in published.items()}
+
+    def secret(numbers) -> set[int]:
+        return {n for table_id, cell, n in numbers if cell in hidden.get(table_id, ())}
+
+    for section in sections:
+        numbers = secret(section.text_numbers)
+        section.notes = [scrub(x, numbers) for x in section.notes]
+        section.caveats = [scrub(x, numbers) for x in section.caveats]
+        for table in section.tables:
+            numbers = secret(table.foreign_numbers)
+            table.base_text = scrub(table.base_text, numbers)
+            table.notes = [scrub(x, numbers) for x in table.notes]
+            table.caveats = [scrub(x, numbers) for x in table.caveats]

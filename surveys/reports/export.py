@@ -1,0 +1,211 @@
+"""The evaluation report as files: CSV (one row per table cell) and an accessible spreadsheet.
+
+The spreadsheet follows the Government Analysis Function's guidance on releasing
+statistics in spreadsheets: a cover sheet, a table of contents, a notes sheet, one table
+per worksheet starting in cell A1 with its title, plain header rows marked up as
+tables, no merged cells, no blank cells inside tables ([x] where a value is not
+available) and the meaning of [c], [u] and [x] stated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+from surveys.i18n import N_
+from surveys.reports.build import t
+from surveys.reports.table import safe_text as safe_cell
+
+CSV_HEADER = (
+    "section", "table_id", "table_title", "row_key", "row_label", "column_key",
+    "column_label", "kind", "value", "base", "publication",
+)
+
+
+def iter_cells(report: dict[str, Any]):
+    """(section, table, row, column, value) for every value of every table."""
+    for section in report["sections"]:
+        for table in section["tables"]:
+            for row in table["rows"]:
+                for column in table["columns"]:
+                    if column["key"] in row["cells"]:
+                        yield section, table, row, column, row["cells"][column["key"]]
+
+
+def render_csv(report: dict[str, Any]) -> str:
+    """Tidy CSV: one line per value, so any table can be rebuilt or filtered."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    publication = "yes" if report["publication"] else "no"
+    for section, table, row, column, value in iter_cells(report):
+        writer.writerow([safe_cell(v) for v in (
+            section["id"], table["id"], table["title"], row["key"], row["label"],
+            column["key"], column["label"], column["kind"], "" if value is None else value,
+            "" if table["base"] is None else table["base"], publication,
+        )])
+    return out.getvalue()
+
+
+def _sheet_name(index: int) -> str:
+    return f"Table_{index}"
+
+
+def render_xlsx(report: dict[str, Any]) -> bytes:
+    import xlsxwriter
+
+    language = report["language"]
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False})
+    book.set_properties({
+        "title": t(N_("Evaluation report: {study}"), language, study=report["study_name"]),
+        "subject": t(N_("Evaluation tables"), language),
+        "author": t(N_("Health and work surveys"), language),
+        "language": "cy-GB" if language == "cy" else "en-GB",
+    })
+    title = book.add_format({"bold": True, "font_size": 15})
+    heading = book.add_format({"bold": True, "font_size": 13})
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    link = book.add_format({"font_color": "#1d70b8", "underline": 1})
+    number_formats = {
+        "count": book.add_format({"num_format": "#,##0"}),
+        "percent": book.add_format({"num_format": "0"}),
+        "text": book.add_format({}),
+        **{f"number:{d}": book.add_format({"num_format": "0" if d == 0 else "0." + "0" * d})
+           for d in range(5)},
+    }
+
+    tables = [(s, tb) for s in report["sections"] for tb in s["tables"]]
+
+    cover = book.add_worksheet("Cover")
+    cover.set_column(0, 0, 110)
+    cover.write(0, 0, safe_cell(t(N_("Evaluation report: {study}"), language,
+                                  study=report["study_name"])), title)
+    lines = [
+        (heading, t(N_("About these tables"), language)),
+        (wrap, t(N_("The quantitative tables of the evaluation, computed by the service from "
+                    "its database: referrals, the intervention, each survey wave, paired "
+                    "change from the end of the intervention to {wave}, and who is missing."),
+                 language, wave=report["follow_up"])),
+        (heading, t(N_("Disclosure control"), language)),
+        (wrap, report["disclosure"]["statement"]),
+        (heading, t(N_("Symbols"), language)),
+        (wrap, report["disclosure"]["symbols"]),
+        (heading, t(N_("Per cents"), language)),
+        (wrap, t(N_("Per cents are of each table's base, rounded half-up to whole numbers, so "
+                    "they need not add up to 100."), language)),
+        (heading, t(N_("Contents"), language)),
+        (wrap, t(N_("The Contents worksheet lists every table with a link to it; the Notes "
+                    "worksheet holds each table's base, notes and caveats."), language)),
+    ]
+    if report["breakdown"]:
+        lines[1:1] = [(wrap, t(N_("Tables are broken down by: {breakdown}."), language,
+                                breakdown=report["breakdown_label"]))]
+    for i, (fmt, line) in enumerate(lines, start=1):
+        cover.write(i, 0, safe_cell(line), fmt)
+
+    contents = book.add_worksheet("Contents")
+    contents.write(0, 0, t(N_("Table of contents"), language), title)
+    contents.write(1, 0, t(N_("This worksheet contains one table. Select a sheet name to go to "
+                              "that table."), language))
+    contents_rows = [[_sheet_name(i), tb["title"], s["title"]]
+                     for i, (s, tb) in enumerate(tables, start=1)]
+    contents.add_table(2, 0, 2 + len(contents_rows), 2, {
+        "name": "Contents", "style": "Table Style Light 1", "autofilter": False,
+        "columns": [{"header": t(N_("Sheet name"), language)},
+                    {"header": t(N_("Table title"), language)},
+                    {"header": t(N_("Section"), language)}],
+    })
+    for r, (name, table_title, section_title) in enumerate(contents_rows, start=3):
+        contents.write_url(r, 0, f"internal:'{name}'!A1", link, string=name)
+        contents.write(r, 1, safe_cell(table_title))
+        contents.write(r, 2, safe_cell(section_title))
+    contents.set_column(0, 0, 14)
+    contents.set_column(1, 1, 90)
+    contents.set_column(2, 2, 50)
+
+    notes = book.add_worksheet("Notes")
+    notes.write(0, 0, t(N_("Notes"), language), title)
+    notes.write(1, 0, t(N_("This worksheet contains one table."), language))
+    note_rows = []
+    for i, (section, table) in enumerate(tables, start=1):
+        for kind, texts in (("base", [table["base_text"]]), ("note", table["notes"]),
+                            ("caveat", table["caveats"])):
+            for text in texts:
+                if text:
+                    note_rows.append([_sheet_name(i), t(KIND_LABELS[kind], language), text])
+        if i == 1 or tables[i - 2][0]["id"] != section["id"]:
+            for text in [*section["notes"], *section["caveats"]]:
+                note_rows.append([_sheet_name(i), t(KIND_LABELS["section"], language), text])
+    notes.add_table(2, 0, 2 + max(len(note_rows), 1), 2, {
+        "name": "Notes", "style": "Table Style Light 1", "autofilter": False,
+        "columns": [{"header": t(N_("Sheet name"), language)},
+                    {"header": t(N_("Kind of note"), language)},
+                    {"header": t(N_("Note text"), language)}],
+    })
+    for r, row in enumerate(note_rows, start=3):
+        for c, value in enumerate(row):
+            notes.write(r, c, safe_cell(value), wrap if c == 2 else None)
+    notes.set_column(0, 0, 14)
+    notes.set_column(1, 1, 20)
+    notes.set_column(2, 2, 110)
+
+    for i, (_section, table) in enumerate(tables, start=1):
+        sheet = book.add_worksheet(_sheet_name(i))
+        sheet.write(0, 0, safe_cell(table["title"]), title)
+        sheet.write(1, 0, t(N_("This worksheet contains one table. Its base, notes and caveats "
+                               "are on the Notes worksheet."), language))
+        sheet.write(2, 0, safe_cell(table["base_text"]))
+        header = [table["row_header"], *[c["label"] for c in table["columns"]]]
+        unique = _unique_headers(header)
+        top = 3
+        sheet.add_table(top, 0, top + len(table["rows"]), len(header) - 1, {
+            "name": f"Table_{i}", "style": "Table Style Light 1", "autofilter": False,
+            "columns": [{"header": h} for h in unique],
+        })
+        for r, row in enumerate(table["rows"], start=top + 1):
+            sheet.write_string(r, 0, safe_cell(row["label"]))
+            for c, column in enumerate(table["columns"], start=1):
+                value = row["cells"].get(column["key"])
+                _write_value(sheet, r, c, value, column, number_formats)
+        sheet.set_column(0, 0, 60)
+        sheet.set_column(1, len(header) - 1, 18)
+    book.close()
+    return buffer.getvalue()
+
+
+KIND_LABELS = {
+    "base": N_("Base"),
+    "note": N_("Note"),
+    "caveat": N_("Caveat"),
+    "section": N_("Section note"),
+}
+
+
+def _write_value(sheet, r: int, c: int, value: Any, column: dict, formats: dict) -> None:
+    if value is None:
+        sheet.write_string(r, c, "[x]")
+    elif isinstance(value, bool | str):
+        sheet.write_string(r, c, safe_cell(str(value)))
+    elif column["kind"] == "number":
+        sheet.write_number(r, c, value, formats[f"number:{min(column.get('decimals', 2), 4)}"])
+    else:
+        sheet.write_number(r, c, value, formats.get(column["kind"]))
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    """Excel table headers must be unique and hold no line breaks."""
+    seen: dict[str, int] = {}
+    out = []
+    for header in headers:
+        text = re.sub(r"\s+", " ", str(header)).strip() or "-"
+        if text in seen:
+            seen[text] += 1
+            text = f"{text} ({seen[text]})"
+        else:
+            seen[text] = 1
+        out.append(text)
+    return out

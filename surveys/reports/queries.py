@@ -1,0 +1,394 @@
+"""Counting in the database: every figure of the evaluation report as a GROUP BY.
+
+Each function returns plain dicts of counts keyed by (group, category). The group is
+the value of the breakdown dimension (see `dimension`), or None without a breakdown.
+Only grouped counts leave the database, never one row per client, so the report's
+cost grows with the number of distinct answers, not the number of clients.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
+
+from surveys.models import (
+    Appointment,
+    Invitation,
+    Participant,
+    Response,
+    SiteReferral,
+    Study,
+    Wave,
+)
+
+SUBMITTED = "submitted"
+ATTENDED = "attended"
+DIMENSIONS = ("site", "channel", "language", "appointments")
+
+
+# Breakdown dimensions -------------------------------------------------------------------
+
+
+def attended_counts(study: Study) -> Subquery:
+    """participant_id, attended: appointments attended per participant of the study."""
+    return (
+        select(
+            Appointment.participant_id.label("participant_id"),
+            func.count(case((Appointment.attendance == ATTENDED, 1))).label("attended"),
+        )
+        .join(Participant, Participant.id == Appointment.participant_id)
+        .where(Participant.study_id == study.id)
+        .group_by(Appointment.participant_id)
+        .subquery("attended_counts")
+    )
+
+
+def main_channels(study: Study) -> Subquery:
+    """participant_id, channel: the channel of most of a client's scheduled appointments.
+
+    A tie goes to the channel used most recently among the tied ones (then by name), so
+    every client with an appointment has exactly one main channel.
+    """
+    per_channel = (
+        select(
+            Appointment.participant_id.label("participant_id"),
+            Appointment.channel.label("channel"),
+            func.count().label("n"),
+            func.max(Appointment.appointment_on).label("latest"),
+        )
+        .join(Participant, Participant.id == Appointment.participant_id)
+        .where(Participant.study_id == study.id)
+        .group_by(Appointment.participant_id, Appointment.channel)
+        .subquery("per_channel")
+    )
+    ranked = select(
+        per_channel.c.participant_id,
+        per_channel.c.channel,
+        func.row_number()
+        .over(
+            partition_by=per_channel.c.participant_id,
+            order_by=(per_channel.c.n.desc(), per_channel.c.latest.desc(),
+                      per_channel.c.channel),
+        )
+        .label("rank"),
+    ).subquery("ranked_channels")
+    return (
+        select(ranked.c.participant_id, ranked.c.channel)
+        .where(ranked.c.rank == 1)
+        .subquery("main_channels")
+    )
+
+
+def dimension(study: Study, key: str | None) -> Subquery | None:
+    """participant_id, value: each participant's group for a breakdown (None: no breakdown)."""
+    if key is None:
+        return None
+    if key not in DIMENSIONS:
+        raise ValueError(f"unknown breakdown {key!r}; choose from {', '.join(DIMENSIONS)}")
+    if key in ("site", "language"):
+        column = Participant.site if key == "site" else Participant.language
+        return (
+            select(Participant.id.label("participant_id"), column.label("value"))
+            .where(Participant.study_id == study.id)
+            .subquery("dimension")
+        )
+    if key == "appointments":
+        counts = attended_counts(study)
+        return (
+            select(
+                Participant.id.label("participant_id"),
+                cast(func.coalesce(counts.c.attended, 0), String).label("value"),
+            )
+            .outerjoin(counts, counts.c.participant_id == Participant.id)
+            .where(Participant.study_id == study.id)
+            .subquery("dimension")
+        )
+    channels = main_channels(study)
+    return (
+        select(Participant.id.label("participant_id"), channels.c.channel.label("value"))
+        .outerjoin(channels, channels.c.participant_id == Participant.id)
+        .where(Participant.study_id == study.id)
+        .subquery("dimension")
+    )
+
+
+def _group(dim: Subquery | None):
+    return dim.c.value if dim is not None else null()
+
+
+def _by_group(rows) -> dict[tuple[Any, Any], int]:
+    out: dict[tuple[Any, Any], int] = defaultdict(int)
+    for group, category, n in rows:
+        out[(group, category)] += int(n)
+    return dict(out)
+
+
+# Referrals ------------------------------------------------------------------------------
+
+
+def site_referrals(session: Session, study: Study) -> list[SiteReferral]:
+    return list(session.scalars(
+        select(SiteReferral).where(SiteReferral.study_id == study.id).order_by(SiteReferral.site)
+    ))
+
+
+def completers_per_site(session: Session, study: Study) -> dict[str, int]:
+    rows = session.execute(
+        select(Participant.site, func.count())
+        .where(Participant.study_id == study.id)
+        .group_by(Participant.site)
+    )
+    return {site: int(n) for site, n in rows}
+
+
+# The intervention -----------------------------------------------------------------------
+
+
+def appointments_per_completer(
+    session: Session, study: Study, dim: Subquery | None
+) -> dict[tuple[Any, int], int]:
+    counts = attended_counts(study)
+    attended = func.coalesce(counts.c.attended, 0)
+    query = (
+        select(_group(dim), attended, func.count())
+        .select_from(Participant)
+        .outerjoin(counts, counts.c.participant_id == Participant.id)
+        .where(Participant.study_id == study.id)
+    )
+    if dim is not None:
+        query = query.join(dim, dim.c.participant_id == Participant.id)
+    query = query.group_by(_group(dim), attended) if dim is not None else query.group_by(attended)
+    return _by_group(session.execute(query))
+
+
+def appointment_counts(
+    session: Session, study: Study, column, dim: Subquery | None
+) -> dict[tuple[Any, str], int]:
+    """Scheduled appointments of the study's completers, by `column` (attendance or channel)."""
+    query = (
+        select(_group(dim), column, func.count())
+        .select_from(Appointment)
+        .join(Participant, Participant.id == Appointment.participant_id)
+        .where(Participant.study_id == study.id)
+    )
+    if dim is not None:
+        query = query.join(dim, dim.c.participant_id == Participant.id)
+        query = query.group_by(dim.c.value, column)
+    else:
+        query = query.group_by(column)
+    return _by_group(session.execute(query))
+
+
+def workability_first_to_last(
+    session: Session, study: Study, dim: Subquery | None
+) -> dict[tuple[Any, str], int]:
+    """Clients by change in work ability from their first to their last recorded score.
+
+    Categories: improved, same, deteriorated, single (one score), none (no score).
+    """
+    scored = (
+        select(
+            Appointment.participant_id.label("participant_id"),
+            Appointment.workability.label("score"),
+            func.row_number().over(
+                partition_by=Appointment.participant_id,
+                order_by=(Appointment.appointment_on, Appointment.id),
+            ).label("from_first"),
+            func.row_number().over(
+                partition_by=Appointment.participant_id,
+                order_by=(Appointment.appointment_on.desc(), Appointment.id.desc()),
+            ).label("from_last"),
+        )
+        .join(Participant, Participant.id == Appointment.participant_id)
+        .where(Participant.study_id == study.id, Appointment.workability.is_not(None))
+        .subquery("scored")
+    )
+    per_client = (
+        select(
+            scored.c.participant_id,
+            func.max(case((scored.c.from_first == 1, scored.c.score))).label("first"),
+            func.max(case((scored.c.from_last == 1, scored.c.score))).label("last"),
+            func.count().label("scores"),
+        )
+        .group_by(scored.c.participant_id)
+        .subquery("per_client")
+    )
+    category = case(
+        (per_client.c.scores.is_(None), literal("none")),
+        (per_client.c.scores == 1, literal("single")),
+        (per_client.c.last > per_client.c.first, literal("improved")),
+        (per_client.c.last < per_client.c.first, literal("deteriorated")),
+        else_=literal("same"),
+    )
+    query = (
+        select(_group(dim), category, func.count())
+        .select_from(Participant)
+        .outerjoin(per_client, per_client.c.participant_id == Participant.id)
+        .where(Participant.study_id == study.id)
+    )
+    if dim is not None:
+        query = query.join(dim, dim.c.participant_id == Participant.id)
+        query = query.group_by(dim.c.value, category)
+    else:
+        query = query.group_by(category)
+    return _by_group(session.execute(query))
+
+
+# Questionnaire answers ------------------------------------------------------------------
+
+
+def _answer(question_id: str):
+    """The stored answer as JSON text ('"agree"', '7', '["a","b"]'), NULL or 'null' if none."""
+    return cast(Response.answers[question_id], String)
+
+
+def parse_stored(text: str | None) -> Any:
+    if text is None:
+        return None
+    value = json.loads(text)
+    return None if value in ("", []) else value
+
+
+def answer_groups(
+    session: Session,
+    wave: Wave,
+    question_ids: Sequence[str],
+    dim: Subquery | None,
+) -> list[tuple[Any, str, dict[str, Any], int]]:
+    """Submitted responses grouped by (group, instrument version, answers to question_ids).
+
+    Returns (group, version, {question id: answer}, count) per distinct combination; the
+    caller decides routing and categories from these few groups.
+    """
+    answers = [_answer(q) for q in question_ids]
+    group = _group(dim)
+    query = (
+        select(group, Response.instrument_version, *answers, func.count())
+        .select_from(Response)
+        .where(Response.wave_id == wave.id, Response.status == SUBMITTED)
+    )
+    if dim is not None:
+        query = query.outerjoin(dim, dim.c.participant_id == Response.participant_id)
+        query = query.group_by(dim.c.value, Response.instrument_version, *answers)
+    else:
+        query = query.group_by(Response.instrument_version, *answers)
+    out = []
+    for row in session.execute(query):
+        group_value, version, *values, n = row
+        out.append((
+            group_value,
+            version,
+            {q: parse_stored(v) for q, v in zip(question_ids, values, strict=True)},
+            int(n),
+        ))
+    return out
+
+
+# Who is missing -------------------------------------------------------------------------
+
+
+def invitation_statuses(
+    session: Session, study: Study, dim: Subquery | None
+) -> dict[tuple[Any, tuple[str, str]], int]:
+    """Invitations per (group, (wave code, status))."""
+    query = (
+        select(_group(dim), Wave.code, Invitation.status, func.count())
+        .select_from(Invitation)
+        .join(Wave, Wave.id == Invitation.wave_id)
+        .where(Wave.study_id == study.id)
+    )
+    if dim is not None:
+        query = query.join(dim, dim.c.participant_id == Invitation.participant_id)
+        query = query.group_by(dim.c.value, Wave.code, Invitation.status)
+    else:
+        query = query.group_by(Wave.code, Invitation.status)
+    out: dict[tuple[Any, tuple[str, str]], int] = defaultdict(int)
+    for group, code, status, n in session.execute(query):
+        out[(group, (code, status))] += int(n)
+    return dict(out)
+
+
+def linkage(session: Session, study: Study) -> dict[tuple[str, str], int]:
+    """Submitted responses per (wave code, reason): linked, blank, not_in_cohort, erased.
+
+    erased: the reference was removed when the participant was erased on request.
+    """
+    reason = case(
+        (Response.participant_id.is_not(None), literal("linked")),
+        (Response.participant_ref.is_(None), literal("erased")),
+        (func.trim(Response.participant_ref) == "", literal("blank")),
+        else_=literal("not_in_cohort"),
+    )
+    rows = session.execute(
+        select(Wave.code, reason, func.count())
+        .select_from(Response)
+        .join(Wave, Wave.id == Response.wave_id)
+        .where(Wave.study_id == study.id, Response.status == SUBMITTED)
+        .group_by(Wave.code, reason)
+    )
+    return {(code, why): int(n) for code, why, n in rows}
+
+
+ISSUED_STATUSES = ("issued", "completed", "closed")
+
+
+def end_scores_by_response(
+    session: Session, study: Study, wave: Wave, score_column
+) -> dict[tuple[bool, int | None], int]:
+    """Clients issued `wave`, by (answered it, stored end score): for the attrition check."""
+    answered = (
+        select(Response.participant_id)
+        .where(Response.wave_id == wave.id, Response.status == SUBMITTED,
+               Response.participant_id.is_not(None))
+        .scalar_subquery()
+    )
+    responded = case((Participant.id.in_(answered), 1), else_=0)
+    rows = session.execute(
+        select(responded, score_column, func.count())
+        .select_from(Invitation)
+        .join(Participant, Participant.id == Invitation.participant_id)
+        .where(Invitation.wave_id == wave.id,
+               or_(Invitation.status.in_(ISSUED_STATUSES), Participant.id.in_(answered)))
+        .group_by(responded, score_column)
+    )
+    return {(bool(r), score): int(n) for r, score, n in rows}
+
+
+def paired_directions(
+    session: Session, wave: Wave, measure: str, baseline, dim: Subquery | None
+) -> dict[tuple[Any, str], int]:
+    """Linked responses with both scores, by (group, improved | same | deteriorated)."""
+    follow = Response.answers[measure].as_integer()
+    direction = case(
+        (follow > baseline, literal("improved")),
+        (follow < baseline, literal("deteriorated")),
+        else_=literal("same"),
+    )
+    query = (
+        select(_group(dim), direction, func.count())
+        .select_from(Response)
+        .join(Participant, Participant.id == Response.participant_id)
+        .where(Response.wave_id == wave.id, Response.status == SUBMITTED,
+               baseline.is_not(None), follow.is_not(None))
+    )
+    if dim is not None:
+        query = query.join(dim, dim.c.participant_id == Participant.id)
+        query = query.group_by(dim.c.value, direction)
+    else:
+        query = query.group_by(direction)
+    return _by_group(session.execute(query))

@@ -1,0 +1,146 @@
+"""A small world for the security tests: one study, a cohort with contact details that
+must never leak to evaluators, issued links, stored responses, and one account per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import select
+
+from scheduler.jobs import dispatch
+from surveys import tokens
+from surveys.accounts import create_user
+from surveys.cohort_import import import_cohort
+from surveys.models import Invitation, Participant, User
+from surveys.response_import import import_responses
+from surveys.studies import create_study, wave_by_code
+from tests.helpers import participants_csv
+
+PASSWORD = "correct horse battery staple"
+ROLES = ("admin", "researcher", "evaluator")
+
+# Distinctive values, so a leak cannot hide behind a coincidence.
+PEOPLE = (
+    ("ZQREF-ALPHA1", "zq.alpha@example.org", "07700 900101", (4, 5, 9)),
+    ("ZQREF-BRAVO2", "zq.bravo@example.org", "07700 900202", (6, 6, 6)),
+    ("ZQREF-CHARL3", "", "07700 900303", (3, 2, 8)),
+)
+UNLINKED_REF = "ZQREF-NOBODY9"
+
+
+@dataclass
+class World:
+    users: dict[str, User] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)  # ref -> wave-one token
+    invitation_ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def identifiers(self) -> list[str]:
+        found = [UNLINKED_REF]
+        for ref, email, phone, _ in PEOPLE:
+            found += [ref, phone, *([email] if email else [])]
+        return found
+
+
+def build_world(session_factory, settings, mailer, clock) -> World:
+    world = World()
+    today = clock().date()
+    with session_factory() as s:
+        study = create_study(s, "default", "Security test study")
+        rows = [
+            (ref, "Hull", today.isoformat(), "en", email, phone, *scores)
+            for ref, email, phone, scores in PEOPLE
+        ]
+        import_cohort(s, study, participants_csv(*rows))
+        wave2 = wave_by_code(study, "wave2")
+        answers = "participant_ref,submitted_on,mode,workability,confidence,importance\n"
+        answers += f"ZQREF-ALPHA1,{today},telephone,7,6,8\n"
+        answers += f"ZQREF-BRAVO2,{today},telephone,5,6,7\n"
+        answers += f"{UNLINKED_REF},{today},telephone,3,3,3\n"
+        import_responses(s, study, wave2, answers)
+        for role in ROLES:
+            create_user(s, f"{role}@example.org", PASSWORD, role)
+        s.commit()
+    dispatch(session_factory, clock(), settings, mailer)
+    with session_factory() as s:
+        for role in ROLES:
+            user = s.scalar(select(User).where(User.role == role))
+            world.users[role] = user
+        for inv, ref in s.execute(
+            select(Invitation, Participant.ref)
+            .join(Participant, Participant.id == Invitation.participant_id)
+            .where(Invitation.status == "issued")
+        ):
+            world.tokens[ref] = tokens.derive_token(settings.secret_key, inv.nonce)
+            world.invitation_ids[ref] = inv.id
+    return world
+
+
+@pytest.fixture
+def world(app, session_factory, settings, mailer, smtp, clock) -> World:
+    return build_world(session_factory, settings, mailer, clock)
+
+
+def act_as(client, session_factory, role: str | None) -> None:
+    """Put a signed-in staff session in the client's cookie (or none for 'anonymous')."""
+    if role in (None, "anonymous"):
+        return
+    with session_factory() as s:
+        user = s.scalar(select(User).where(User.role == role))
+        user_id, epoch = user.id, user.session_epoch
+    with client.session_transaction() as session:
+        session["user_id"] = user_id
+        session["epoch"] = epoch
+
+
+WAVE1_ANSWERS = {
+    "satisfaction": "satisfied",
+    "channel_appropriate": "agree",
+    "number_appropriate": "agree",
+    "length_appropriate": "agree",
+    "honest_open": "strongly_agree",
+    "trusted_ehp": "agree",
+    "understood_circumstances": "agree",
+    "open_up_vs_work_coach": "more_able",
+    "identified_obstacles": "agree",
+    "identified_solutions": "agree",
+    "read_plan": "no",
+    "right_work_health": "agree",
+    "outlook_change": "improved",
+    "confidence_change": "no_difference",
+    "importance_change": "no_difference",
+    "support_change": "improved",
+    "comments": "My name is Zara Quill and I live at 1 Test Street",
+}
+
+
+def answer_every_page(session_factory, invitation_id: int, answers: dict, now) -> int:
+    """Save every page the way the web form does, up to (not including) submitting.
+
+    Returns the response id."""
+    from instruments import visible_pages
+    from surveys import questionnaire
+
+    with session_factory() as s:
+        invitation = s.get(Invitation, invitation_id)
+        response = questionnaire.start(s, invitation, now)
+        instrument = questionnaire.instrument_for(invitation, response)
+        for page in visible_pages(instrument, answers):
+            values = {q.id: answers.get(q.id) for q in page.questions}
+            questionnaire.save_page(response, instrument, page, values)
+        s.commit()
+        return response.id
+
+
+def answer_on_the_web(client, answers: dict, instrument: str = "wave1") -> None:
+    """Post every page the routing shows, then submit (the session must hold the link)."""
+    from instruments import load_instrument, visible_pages
+    from tests.helpers import post_form
+
+    for page in visible_pages(load_instrument(instrument), answers):
+        data = {q.id: answers[q.id] for q in page.questions if q.id in answers}
+        result = post_form(client, f"/q/{page.id}", {**data, "continue": "1"})
+        assert result.status_code == 302, (page.id, result.get_data(as_text=True)[:2000])
+    done = post_form(client, "/q/check", {})
+    assert done.headers["Location"].endswith("/q/done")
