@@ -103,7 +103,17 @@ def child(args: list[str], env: dict | None = None, timeout: float = 3600) -> di
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory (Linux reports KiB)."""
+    """This process's peak resident memory since it started its program, in MiB.
+
+    VmHWM, not getrusage's ru_maxrss: on Linux the latter also counts the memory the
+    process had before exec, i.e. the parent's at fork time.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

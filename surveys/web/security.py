@@ -1,8 +1,8 @@
-"""Security headers on every response."""
+"""Security headers on every response, and a guard against input no field may hold."""
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, render_template, request
 
 from surveys.web.context import settings
 
@@ -13,7 +13,26 @@ CSP = (
 )
 
 
+def _holds_nul(values) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in items)
+               for key, items in values.lists())
+
+
 def register(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters():
+        """No name, answer or address ever holds a NUL character, and PostgreSQL text
+        cannot store or compare one: refuse it with a message before any view sees it."""
+        if "\x00" in request.path and not request.path.startswith("/r/"):
+            # No page has such a name. (A personal link is only ever hashed, so /r/ shows
+            # its own 'this link does not work' page and counts the guess.)
+            return render_template("pages/errors/not_found.html", code=404), 404
+        if _holds_nul(request.args) or (
+            request.method not in ("GET", "HEAD") and _holds_nul(request.form)
+        ):
+            return render_template("pages/errors/bad_input.html", code=400), 400
+        return None
+
     @app.after_request
     def headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import DateField, IntegerField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
 from surveys import audit, cohort_status
 from surveys.cohort_import import ImportRejected, import_cohort
@@ -170,18 +170,25 @@ def responses_csv(slug: str):
         "Content-Disposition": f'attachment; filename="responses-{study.slug}-{wave.code}.csv"'})
 
 
+def few_digits(form, field) -> None:
+    """Stop absurdly long numbers before NumberRange, which converts them to float."""
+    if field.data is not None and abs(field.data) > 10**6:
+        raise StopValidation(_l("Enter a number of days"))
+
+
 class WaveForm(FlaskForm):
     offset_days = IntegerField(_l("Days after completing the intervention"),
                                widget=GovTextInput(),
-                               validators=[InputRequired(_l("Enter a number of days")),
+                               validators=[InputRequired(_l("Enter a number of days")), few_digits,
                                            NumberRange(0, 3650, _l("Enter a number of days from "
                                                                    "0 to 3650"))])
     reminder_days = IntegerField(_l("Reminder, days after issue"), widget=GovTextInput(),
                                  validators=[InputRequired(_l("Enter a number of days")),
+                                             few_digits,
                                              NumberRange(1, 365, _l("Enter a number of days "
                                                                     "from 1 to 365"))])
     close_days = IntegerField(_l("Closes, days after issue"), widget=GovTextInput(),
-                              validators=[InputRequired(_l("Enter a number of days")),
+                              validators=[InputRequired(_l("Enter a number of days")), few_digits,
                                           NumberRange(1, 365, _l("Enter a number of days from "
                                                                  "1 to 365"))])
     submit = SubmitField(_l("Save schedule"), widget=GovSubmitInput())

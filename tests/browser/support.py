@@ -120,7 +120,6 @@ class Browse:
         self.client = client
         self.requests: list[Request] = []
         self.unchecked: list[str] = []
-        self.checked_pages: list[str] = []
         if client:
             # Weigh every page as a first visit would: nothing from the HTTP cache.
             cdp = page.context.new_cdp_session(page)
@@ -177,15 +176,14 @@ class Browse:
             problems.append(f"scrolls sideways: {state['scrollWidth']}px wide in a "
                             f"{max_width}px window")
         assert not problems, f"{label} ({page.url}): " + "; ".join(problems)
-        self._axe(label)
         if self.client:
             self._weigh(label)
+        self._axe(label)
         if screenshot:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=SCREENSHOTS / screenshot, full_page=True,
                             animations="disabled", caret="hide")
         self.unchecked.clear()
-        self.checked_pages.append(label)
         return page
 
     def _axe_page(self) -> Page:
@@ -199,7 +197,7 @@ class Browse:
         if self._mirror is None:
             context = self.page.context.browser.new_context(viewport=self.page.viewport_size)
             self._mirror = context.new_page()
-        mirror, url, html = self._mirror, self.page.url, self.page.content()
+        mirror, url, html = self._mirror, self.page.url.split("#")[0], self.page.content()
 
         def serve(route):
             if route.request.url == url and route.request.resource_type == "document":

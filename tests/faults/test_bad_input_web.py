@@ -8,7 +8,7 @@ import itertools
 from datetime import timedelta
 from urllib.parse import quote
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -65,6 +65,7 @@ def test_sign_in_form(app, world):
     @given(email=st.one_of(HOSTILE, BIG, st.just("admin@example.org")),
            password=st.one_of(HOSTILE, BIG), next_url=st.one_of(st.none(), HOSTILE),
            extra=st.dictionaries(HOSTILE.filter(bool), HOSTILE, max_size=3))
+    @example(email="admin@example.org\x00", password="x", next_url=None, extra={})
     @examples(60)
     def run(email, password, next_url, extra):
         client = app.test_client()
@@ -157,6 +158,9 @@ def test_schedule_forms(app, world, session_factory):
                           HOSTILE.filter(lambda s: s and "/" not in s and "\\" not in s)),
            fields=st.tuples(number, number, number),
            day=st.tuples(HOSTILE, HOSTILE, HOSTILE), window=st.booleans())
+    # Found by Hypothesis: a 400-digit number crashed WTForms' NumberRange (OverflowError).
+    @example(code="wave1", fields=("9" * 400, "7", "28"), day=("", "", ""), window=False)
+    @example(code="wave1\x00", fields=("1", "7", "28"), day=("", "", ""), window=False)
     @examples(100)
     def run(code, fields, day, window):
         if window:
@@ -245,6 +249,9 @@ def test_reports_json_api_and_downloads(app, world, session_factory):
                                    "/reports/{}/paired.csv", "/api/studies/{}/reports/evaluation",
                                    "/reports/{}/evaluation", "/reports/{}/evaluation.csv",
                                    "/reports/{}/evaluation.xlsx"]))
+    # Found by Hypothesis on PostgreSQL, which cannot store or compare NUL characters.
+    @example(slug="\x00", params={}, target="/api/studies/{}/reports/paired")
+    @example(slug="default", params={"follow_up": "wave\x00"}, target="/reports/{}/paired")
     @examples(100)
     def run(slug, params, target):
         response = client.get(target.format(quote(slug, safe="")), query_string=params)

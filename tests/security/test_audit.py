@@ -105,8 +105,10 @@ def test_admins_read_the_log_newest_first_a_page_at_a_time(app, world, session_f
     last_page = -(-total // 50)
     last = admin.get(f"/staff/audit?page={last_page}").get_data(as_text=True)
     assert 'rel="prev"' in last and 'rel="next"' not in last
-    for junk in ("0", "-1", "abc", "99999999999999", "1e9", "%00"):
+    for junk in ("0", "-1", "abc", "99999999999999", "1e9", "%C3%A9", "9" * 400):
         assert admin.get(f"/staff/audit?page={junk}").status_code == 200
+    refused = admin.get("/staff/audit?page=%00")
+    assert refused.status_code == 400 and "null character" in refused.get_data(as_text=True)
     # The page offers no way to change anything: its only form is signing out.
     assert first.count("<form") == 1 and "sign-out" in first
     for role in ("researcher", "evaluator"):
