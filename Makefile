@@ -32,8 +32,7 @@ $(STAMPS)/npm: package.json package-lock.json
 # Compiled catalogs are build output (.mo files are never edited or committed).
 $(STAMPS)/translations: $(STAMPS)/venv $(wildcard translations/*/LC_MESSAGES/messages.po)
 	@mkdir -p $(STAMPS)
-	if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-	  $(BIN)/pybabel compile --use-fuzzy -q -d translations 2>/dev/null || $(BIN)/pybabel compile -q -d translations; fi
+	$(BIN)/pybabel -q compile -d translations
 	@touch $@
 
 # Debian packages the browser and PostgreSQL tests need (root, as on CI machines).
