@@ -93,7 +93,8 @@ def import_cohort_command(participants: str, appointments: str | None, study_slu
     with _session() as session:
         study = resolve_study(session, study_slug, create=True)
         result = import_cohort(
-            session, study, _read(participants), _read(appointments) if appointments else None,
+            # Paths, not contents: the import streams the files with bounded memory.
+            session, study, Path(participants), Path(appointments) if appointments else None,
             participants_name=Path(participants).name,
             appointments_name=Path(appointments).name if appointments else "appointments.csv",
         )
