@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from surveys.csv_rows import MAX_BYTES, CsvFileError, RowErrors
+from surveys.csv_rows import MAX_BYTES, CsvFileError, RowErrors, read_header
 from surveys.models import (
     Appointment,
     DeliveryStatus,
@@ -481,22 +481,7 @@ def _closing(rows: Iterator, stream: io.TextIOBase) -> Iterator:
 
 def _header_then_rows(text: io.TextIOBase, filename: str, required: tuple[str, ...]):
     reader = csv.reader(text)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise CsvFileError(f"{filename}: the file is empty; it needs a header row.") from None
-    except csv.Error as exc:
-        raise CsvFileError(f"{filename} line 1: {exc}") from None
-    header = [name.strip() for name in header]
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise CsvFileError(
-            f"{filename}: the header row lacks the required column(s) "
-            f"{', '.join(missing)}; it has {', '.join(header) or 'no columns'}."
-        )
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        raise CsvFileError(f"{filename}: column(s) {', '.join(duplicated)} appear twice.")
+    header = read_header(reader, filename, required)
     return _rows(reader, header, filename)
 
 

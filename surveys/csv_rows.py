@@ -43,6 +43,27 @@ class CsvFileError(ValueError):
     """The file as a whole cannot be read (encoding, header, size)."""
 
 
+def read_header(reader, filename: str, required: Iterable[str]) -> list[str]:
+    """The header row, checked: present, with every required column, none twice."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CsvFileError(f"{filename}: the file is empty; it needs a header row.") from None
+    except csv.Error as exc:
+        raise CsvFileError(f"{filename} line 1: {exc}") from None
+    header = [name.strip() for name in header]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise CsvFileError(
+            f"{filename}: the header row lacks the required column(s) "
+            f"{', '.join(missing)}; it has {', '.join(header) or 'no columns'}."
+        )
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise CsvFileError(f"{filename}: column(s) {', '.join(duplicated)} appear twice.")
+    return header
+
+
 def read_rows(
     data: bytes | str, filename: str, required: Iterable[str], optional: Iterable[str] = ()
 ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -65,22 +86,7 @@ def read_rows(
     if "\x00" in text:
         raise CsvFileError(f"{filename}: the file contains binary data, not CSV text.")
     reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise CsvFileError(f"{filename}: the file is empty; it needs a header row.") from None
-    except csv.Error as exc:
-        raise CsvFileError(f"{filename} line 1: {exc}") from None
-    header = [name.strip() for name in header]
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise CsvFileError(
-            f"{filename}: the header row lacks the required column(s) "
-            f"{', '.join(missing)}; it has {', '.join(header) or 'no columns'}."
-        )
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        raise CsvFileError(f"{filename}: column(s) {', '.join(duplicated)} appear twice.")
+    header = read_header(reader, filename, required)
     rows: list[tuple[int, dict[str, str]]] = []
     try:
         for row in reader:
