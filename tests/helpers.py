@@ -8,6 +8,34 @@ from datetime import date
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 LINK = re.compile(r"http://surveys\.test/r/([A-Za-z0-9_-]+)")
 
+# Answers a client might give, page by page, to the shipped wave instruments.
+WAVE1_ANSWERS = {
+    "satisfaction": "satisfied",
+    "channel_appropriate": "agree",
+    "number_appropriate": "agree",
+    "length_appropriate": "agree",
+    "honest_open": "strongly_agree",
+    "trusted_ehp": "agree",
+    "understood_circumstances": "agree",
+    "open_up_vs_work_coach": "more_able",
+    "identified_obstacles": "agree",
+    "identified_solutions": "agree",
+    "read_plan": "no",
+    "right_work_health": "agree",
+    "outlook_change": "improved",
+    "confidence_change": "no_difference",
+    "importance_change": "no_difference",
+    "support_change": "improved",
+}
+WAVE2_ANSWERS = {
+    "workability": "7",
+    "confidence": "6",
+    "importance": "8",
+    "steps_taken": "all",
+    "steps_helped": "yes",
+    "seen_work_coach": "no",
+}
+
 PARTICIPANTS_HEADER = (
     "participant_ref,site,completed_on,language,email,phone,"
     "workability_end,confidence_end,importance_end\n"

@@ -124,7 +124,8 @@ def test_answering_a_live_demo_link_changes_the_report(cli, database_url, tmp_pa
     from surveys import create_app
     from surveys.mailer import OutboxMailer
     from surveys.settings import Settings
-    from tests.test_core_loop import WAVE2_ANSWERS, answer_everything
+    from tests.helpers import WAVE2_ANSWERS
+    from tests.test_core_loop import answer_everything
 
     cli("demo")
     before = json.loads(cli("report", "paired", "--study", "ehd-live", "--follow-up", "wave2",

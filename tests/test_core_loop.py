@@ -6,34 +6,14 @@ import json
 from datetime import date
 
 from scheduler.jobs import dispatch
-from tests.helpers import participants_csv, person, post_form, token_from
-
-WAVE1_ANSWERS = {
-    "satisfaction": "satisfied",
-    "channel_appropriate": "agree",
-    "number_appropriate": "agree",
-    "length_appropriate": "agree",
-    "honest_open": "strongly_agree",
-    "trusted_ehp": "agree",
-    "understood_circumstances": "agree",
-    "open_up_vs_work_coach": "more_able",
-    "identified_obstacles": "agree",
-    "identified_solutions": "agree",
-    "read_plan": "no",
-    "right_work_health": "agree",
-    "outlook_change": "improved",
-    "confidence_change": "no_difference",
-    "importance_change": "no_difference",
-    "support_change": "improved",
-}
-WAVE2_ANSWERS = {
-    "workability": "7",
-    "confidence": "6",
-    "importance": "8",
-    "steps_taken": "all",
-    "steps_helped": "yes",
-    "seen_work_coach": "no",
-}
+from tests.helpers import (
+    WAVE1_ANSWERS,
+    WAVE2_ANSWERS,
+    participants_csv,
+    person,
+    post_form,
+    token_from,
+)
 
 
 def answer_everything(client, token: str, answers: dict) -> list[str]:

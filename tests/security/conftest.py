@@ -15,6 +15,7 @@ from surveys.cohort_import import import_cohort
 from surveys.models import Invitation, Participant, User
 from surveys.response_import import import_responses
 from surveys.studies import create_study, wave_by_code
+from tests.helpers import WAVE1_ANSWERS as CLIENT_WAVE1_ANSWERS
 from tests.helpers import participants_csv
 
 PASSWORD = "correct horse battery staple"
@@ -94,23 +95,9 @@ def act_as(client, session_factory, role: str | None) -> None:
         session["epoch"] = epoch
 
 
+# The core loop's answers, plus free text that names someone (erasure must remove it).
 WAVE1_ANSWERS = {
-    "satisfaction": "satisfied",
-    "channel_appropriate": "agree",
-    "number_appropriate": "agree",
-    "length_appropriate": "agree",
-    "honest_open": "strongly_agree",
-    "trusted_ehp": "agree",
-    "understood_circumstances": "agree",
-    "open_up_vs_work_coach": "more_able",
-    "identified_obstacles": "agree",
-    "identified_solutions": "agree",
-    "read_plan": "no",
-    "right_work_health": "agree",
-    "outlook_change": "improved",
-    "confidence_change": "no_difference",
-    "importance_change": "no_difference",
-    "support_change": "improved",
+    **CLIENT_WAVE1_ANSWERS,
     "comments": "My name is Zara Quill and I live at 1 Test Street",
 }
 
