@@ -22,7 +22,16 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 
-from benchmarks.common import BIN, ROOT, SECRET, Figure, engine_for, fresh_database, vacuum
+from benchmarks.common import (
+    BIN,
+    ROOT,
+    SECRET,
+    Figure,
+    cpu_seconds_by_program,
+    engine_for,
+    fresh_database,
+    vacuum,
+)
 from benchmarks.data import add_invitations, add_participants, make_study
 from benchmarks.loadgen import Request, gather_all, run_load
 
@@ -105,8 +114,10 @@ def _start_gunicorn(url: str, port: int, log) -> subprocess.Popen:
            "SURVEYS_BASE_URL": f"http://127.0.0.1:{port}",
            "SURVEYS_INSTANCE_PATH": tempfile.mkdtemp(prefix="surveys-bench-")}
     process = subprocess.Popen(
-        [BIN / "gunicorn", "-c", "gunicorn.conf.py", "-w", str(WORKERS), "-b",
-         f"127.0.0.1:{port}", "--log-level", "warning", "surveys.wsgi:app"],
+        # No worker recycling (--max-requests 0): a restart landing inside one of the
+        # measured 10 s would charge a whole worker start-up to that phase.
+        [BIN / "gunicorn", "-c", "gunicorn.conf.py", "-w", str(WORKERS), "--max-requests", "0",
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "surveys.wsgi:app"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -137,6 +148,21 @@ def _sessions(port: int, token_list: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+def _cpu_ms_per_request(before: dict[str, float], requests: int) -> dict[str, float]:
+    """Where each request's CPU went: gunicorn workers, PostgreSQL, the load generator."""
+    after = cpu_seconds_by_program()
+    used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    groups = {"web": ("gunicorn",), "postgres": ("postgres",), "loadgen": ("python", "python3")}
+    return {
+        group: round(1000 * sum(v for k, v in used.items() if k in names) / max(requests, 1), 2)
+        for group, names in groups.items()
+    }
+
+
+def _cpu_text(cpu: dict[str, float]) -> str:
+    return f"{cpu['web']:.2f} / {cpu['postgres']:.2f} / {cpu['loadgen']:.2f}"
+
+
 def run(sizes: list[int], seconds: float = SECONDS) -> list[Figure]:
     figures = []
     for size in sizes:
@@ -150,9 +176,11 @@ def run(sizes: list[int], seconds: float = SECONDS) -> list[Figure]:
                 # Warm every worker, then the framework's ceiling.
                 run_load("127.0.0.1", port, iter(lambda: Request("GET", "/healthz"), None),
                          concurrency=CONCURRENCY, seconds=2, ok=lambda r: r.status == 200)
+                before = cpu_seconds_by_program()
                 ceiling = run_load(
                     "127.0.0.1", port, iter(lambda: Request("GET", "/healthz"), None),
                     concurrency=CONCURRENCY, seconds=seconds, ok=lambda r: r.status == 200)
+                ceiling_cpu = _cpu_ms_per_request(before, ceiling.requests)
                 work = (
                     Request("POST", "/q/check", {
                         "Cookie": cookie,
@@ -160,9 +188,11 @@ def run(sizes: list[int], seconds: float = SECONDS) -> list[Figure]:
                         urllib.parse.urlencode({"csrf_token": csrf}).encode())
                     for cookie, csrf in ready
                 )
+                before = cpu_seconds_by_program()
                 submitted = run_load(
                     "127.0.0.1", port, work, concurrency=CONCURRENCY, seconds=seconds,
                     ok=lambda r: r.status == 302 and r.header("location").endswith("/q/done"))
+                submitted_cpu = _cpu_ms_per_request(before, submitted.requests)
             finally:
                 web.send_signal(signal.SIGTERM)
                 web.wait(timeout=60)
@@ -177,7 +207,11 @@ def run(sizes: list[int], seconds: float = SECONDS) -> list[Figure]:
             raise RuntimeError("ran out of prepared questionnaires: raise PREPARED")
         extra = {"failures": submitted.failures, "ceiling_failures": ceiling.failures,
                  "ceiling_p50_ms": ceiling.p50, "ceiling_p99_ms": ceiling.p99,
-                 "submissions": submitted.requests, "seconds": submitted.seconds}
+                 "submissions": submitted.requests, "seconds": submitted.seconds,
+                 "cpu_ms_per_request": {"healthz": ceiling_cpu, "submission": submitted_cpu}}
+        print(f"    web {size:,}: CPU ms per request (web workers / PostgreSQL / load "
+              f"generator): /healthz {_cpu_text(ceiling_cpu)}, submission "
+              f"{_cpu_text(submitted_cpu)}", flush=True)
         figures += [
             Figure("web", size, "submissions/s (POST /q/check, 32 clients)",
                    submitted.per_second, "req/s", "GET /healthz req/s", ceiling.per_second,

@@ -144,3 +144,26 @@ def machine() -> dict:
 
 def repeat_best(fn: Callable[[], float], times: int) -> float:
     return min(fn() for _ in range(times))
+
+
+def cpu_seconds_by_program() -> dict[str, float]:
+    """CPU time (user + system) used so far by every live process, summed per program name.
+
+    Read from /proc, so a phase's CPU cost per request is the difference of two calls
+    divided by its requests: it shows where the machine's cores went (web workers, the
+    database, the load generator), which a rate alone cannot.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        # fields[11], fields[12]: utime, stime (stat fields 14 and 15)
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out

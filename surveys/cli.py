@@ -59,8 +59,32 @@ def friendly_errors(command):
             raise click.ClickException(f"Database error: {text.splitlines()[0]}") from None
         except OSError as exc:
             raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            # A fault of ours, not of the input: one line for the user, the traceback
+            # kept for whoever fixes it.
+            log = _log_traceback()
+            raise click.ClickException(
+                f"Unexpected error ({type(exc).__name__}), a fault in the service, not in "
+                f"your input. Details for the developers: {log}"
+            ) from None
 
     return wrapped
+
+
+def _log_traceback() -> str:
+    import traceback
+    from datetime import UTC, datetime
+
+    path = Path(current_app.instance_path) / "cli-errors.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as out:
+            out.write(f"--- {datetime.now(UTC).isoformat()}\n{traceback.format_exc()}\n")
+    except OSError:
+        return "(could not write the error log)"
+    return str(path)
 
 
 def _read(path: str) -> bytes:

@@ -61,3 +61,9 @@ class Invitation(Base):
 
     participant = relationship("Participant")
     wave = relationship("Wave")
+    # The answers given through this invitation (at most one response, by constraint).
+    # Read-only here: questionnaire pages load it with the invitation in one SELECT.
+    response = relationship(
+        "Response", primaryjoin="Response.invitation_id == Invitation.id", viewonly=True,
+        uselist=False,
+    )

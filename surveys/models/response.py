@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Computed, ForeignKey, Index, String
+from sqlalchemy import JSON, Computed, FetchedValue, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveys.db import Base
@@ -19,9 +19,14 @@ def _score_sql(measure: str) -> str:
 class Response(Base):
     __tablename__ = "responses"
     __table_args__ = (
-        # Covering index: the paired report reads follow-up scores in participant order.
-        Index("ix_responses_paired", "wave_id", "status", "participant_id", "score_workability",
-              "score_confidence", "score_importance"),
+        # Covering index of linked responses: the paired report counts (baseline,
+        # follow-up) pairs from it alone, without reading the table (migration 0005).
+        Index("ix_responses_paired", "wave_id", "status", "baseline_workability",
+              "score_workability", "baseline_confidence", "score_confidence",
+              "baseline_importance", "score_importance",
+              postgresql_where=text("participant_id IS NOT NULL"),
+              sqlite_where=text("participant_id IS NOT NULL")),
+        Index("ix_responses_wave", "wave_id", "status", "participant_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,6 +58,15 @@ class Response(Base):
     score_workability: Mapped[int | None] = mapped_column(Computed(_score_sql("workability")))
     score_confidence: Mapped[int | None] = mapped_column(Computed(_score_sql("confidence")))
     score_importance: Mapped[int | None] = mapped_column(Computed(_score_sql("importance")))
+    # The linked participant's scores stored at the end of the intervention, copied and
+    # kept in step by database triggers (migration 0005), never written by the app:
+    # the paired report reads both sides of each pair from this table alone.
+    baseline_workability: Mapped[int | None] = mapped_column(
+        server_default=FetchedValue(), server_onupdate=FetchedValue())
+    baseline_confidence: Mapped[int | None] = mapped_column(
+        server_default=FetchedValue(), server_onupdate=FetchedValue())
+    baseline_importance: Mapped[int | None] = mapped_column(
+        server_default=FetchedValue(), server_onupdate=FetchedValue())
 
     wave = relationship("Wave")
     invitation = relationship("Invitation")

@@ -52,7 +52,9 @@ def _current() -> Invitation:
     invitation = db().get(
         Invitation,
         invitation_id,
-        options=[joinedload(Invitation.participant), joinedload(Invitation.wave)],
+        # One SELECT for what every page needs: the link and the answers so far. The
+        # client and the wave load on the few pages that use them (first save, intro).
+        options=[joinedload(Invitation.response)],
     )
     if invitation is None:
         abort(404)
@@ -66,7 +68,7 @@ def _current() -> Invitation:
 
 def _blocked(invitation: Invitation):
     """A page explaining why this link cannot be answered now, or None."""
-    response = questionnaire.response_for(db(), invitation)
+    response = invitation.response
     if response is not None and response.status == "submitted":
         return render_template("pages/respond/already_completed.html", response=response)
     if invitation.status == InvitationStatus.CLOSED or (
@@ -96,7 +98,7 @@ def resume():
     blocked = _blocked(invitation)
     if blocked is not None:
         return blocked
-    response = questionnaire.response_for(db(), invitation)
+    response = invitation.response
     if response is None:
         instrument = questionnaire.instrument_for(invitation)
         return render_template(
@@ -118,7 +120,7 @@ def page(page_id: str):
         return blocked
     if page_id == questionnaire.CHECK:
         return check_answers(invitation)
-    response = questionnaire.response_for(db(), invitation)
+    response = invitation.response
     instrument = questionnaire.instrument_for(invitation, response)
     answers = response.answers if response else {}
     shown = {p.id: p for p in visible_pages(instrument, answers)}
@@ -158,7 +160,7 @@ def page(page_id: str):
 
 
 def check_answers(invitation: Invitation):
-    response = questionnaire.response_for(db(), invitation)
+    response = invitation.response
     if response is None:
         return redirect(url_for("respond.resume"))
     instrument = questionnaire.instrument_for(invitation, response)
@@ -166,8 +168,9 @@ def check_answers(invitation: Invitation):
     if request.method == "POST":
         if missing:
             return redirect(url_for("respond.page", page_id=_page_of(instrument, missing[0])))
+        mode = response.mode  # read before submit() expires the row
         if questionnaire.submit(db(), response, instrument, now()):
-            if response.mode == "telephone":
+            if mode == "telephone":
                 audit.record(db(), now(), current_user(), "telephone_entry",
                              invitation=invitation.id, wave=invitation.wave.code)
             db().commit()
@@ -208,7 +211,7 @@ def _page_of(instrument, question_id: str) -> str:
 @bp.route("/q/done")
 def done():
     invitation = _current()
-    response = questionnaire.response_for(db(), invitation)
+    response = invitation.response
     if response is None or response.status != "submitted":
         return redirect(url_for("respond.resume"))
     telephone = session.get("mode") == "telephone"
