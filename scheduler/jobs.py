@@ -6,11 +6,11 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import sessionmaker
 
-from surveys import audit, invitations, privacy, throttle
+from surveys import audit, chores, invitations, privacy, throttle
 from surveys.emails import build_email
 from surveys.mailer import Mailer
 from surveys.settings import Settings
@@ -53,16 +53,20 @@ def dispatch(
         if not queued:
             break
     deliver(session_factory, now, settings, mailer, report)
-    tidy(session_factory, now, report)
+    tidy(session_factory, now, settings, report)
     if any(vars(report).values()):
         log.info("dispatch at %s: %s", now.isoformat(), report)
     return report
 
 
-def tidy(session_factory: sessionmaker, now: datetime, report: DispatchReport) -> None:
-    """Erase contact details no invitation needs any more; forget old failed attempts."""
+def tidy(session_factory: sessionmaker, now: datetime, settings: Settings,
+         report: DispatchReport) -> None:
+    """Erase contact details no invitation needs any more (at most once per
+    `contact_cleanup_minutes`, in one process); forget old failed attempts."""
+    every = timedelta(minutes=settings.contact_cleanup_minutes)
     with session_factory() as session, session.begin():
-        report.contacts_erased = privacy.erase_spent_contact_details(session, now)
+        if chores.claim(session, "contact_cleanup", now, every):
+            report.contacts_erased = privacy.erase_spent_contact_details(session, now)
         if report.contacts_erased:
             audit.record(session, now, None, "contact_details_erased", actor="scheduler",
                          participants=report.contacts_erased)

@@ -43,6 +43,9 @@ class Settings:
     outbox: Path | None = None
     # Seconds between dispatcher runs; the dispatcher is idempotent so any value is safe.
     dispatch_interval: int = 60
+    # Minutes between contact clean-ups (surveys/privacy.py): it reads every participant
+    # who still has contact details, so it runs now and then, not on every pass.
+    contact_cleanup_minutes: int = 60
     mail_retry_limit: int = 5
     mail_retry_base_seconds: int = 60
     extra: dict = field(default_factory=dict)
@@ -61,4 +64,5 @@ class Settings:
             # Without an SMTP server, messages go to files a person can open.
             outbox=None if smtp_host else instance / "outbox",
             dispatch_interval=int(os.environ.get("SURVEYS_DISPATCH_INTERVAL", "60")),
+            contact_cleanup_minutes=int(os.environ.get("SURVEYS_CONTACT_CLEANUP_MINUTES", "60")),
         )

@@ -142,3 +142,22 @@ def test_answering_a_live_demo_link_changes_the_report(cli, database_url, tmp_pa
     assert (before["responses"], after["responses"]) == (0, 1)
     assert after["measures"]["workability"]["n"] == 1
     assert len(cli("links", "--study", "ehd-live", "--wave", "wave2").stdout.splitlines()) == 3
+
+
+def test_an_unexpected_fault_is_one_line_and_the_details_go_to_a_log(
+    runner, app, monkeypatch, tmp_path
+):
+    """A bug of ours (not bad input) still gives one line and exit 1, never a traceback."""
+    import scheduler.jobs
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something inside broke")
+
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    monkeypatch.setattr(scheduler.jobs, "dispatch", broken)
+    result = runner.invoke(args=["dispatch"])
+    assert result.exit_code == 1
+    assert "Unexpected error (RuntimeError)" in result.output
+    assert "Traceback" not in result.output
+    log = (tmp_path / "cli-errors.log").read_text()
+    assert "Traceback" in log and "something inside broke" in log

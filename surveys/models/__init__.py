@@ -3,6 +3,7 @@
 from surveys.db import Base
 from surveys.models.audit import AuditEvent
 from surveys.models.invitation import DeliveryStatus, Invitation, InvitationStatus
+from surveys.models.job_run import JobRun
 from surveys.models.participant import Appointment, Participant
 from surveys.models.referral import SiteReferral
 from surveys.models.response import Response
@@ -17,6 +18,7 @@ __all__ = [
     "DeliveryStatus",
     "Invitation",
     "InvitationStatus",
+    "JobRun",
     "Participant",
     "Response",
     "SiteReferral",

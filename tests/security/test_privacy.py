@@ -64,8 +64,8 @@ def test_contact_details_go_once_the_last_wave_has_closed(
     # A short study: its wave two falls after the end date (out of the window).
     load(session_factory, "short", today, ["P-SHORT"], end_date=today + timedelta(days=30))
 
-    def run(days: int = 0):
-        clock.advance(days=days)
+    def run(days: int = 0, hours: int = 0):
+        clock.advance(days=days, hours=hours)
         return dispatch(session_factory, clock(), settings, mailer)
 
     assert run().contacts_erased == 0  # wave one issued, wave two still to come
@@ -78,8 +78,11 @@ def test_contact_details_go_once_the_last_wave_has_closed(
     assert contacts(session_factory)["P-SHORT"] == (None, None, True)
     assert run(11).issued == 2 and contacts(session_factory)["P-ANSWERS"][0]  # day 42
     submit_wave(app, session_factory, settings, "P-ANSWERS", "wave2", WAVE2_ANSWERS)
-    # Both waves answered: nothing more can be sent, so the next pass erases.
-    assert run().contacts_erased == 1
+    # Both waves answered: nothing more can be sent. The clean-up runs at most hourly
+    # (it reads every contactable participant), so a pass in the same hour leaves them
+    # and the next clean-up erases.
+    assert run().contacts_erased == 0
+    assert run(hours=1).contacts_erased == 1
     left = contacts(session_factory)
     assert left["P-ANSWERS"] == (None, None, True) and left["P-SILENT"][0] is not None
     # P-SILENT still has an open wave-two link (and a reminder to come) until day 70.
@@ -94,7 +97,7 @@ def test_contact_details_go_once_the_last_wave_has_closed(
     assert {e.actor for e in recorded} == {"scheduler"}
     # Only the contact details went: the scores the report pairs with stay.
     assert (kept.workability_end, kept.site) == (5, "Hull")
-    assert run().contacts_erased == 0  # nothing left to erase, nothing done twice
+    assert run(hours=1).contacts_erased == 0  # nothing left to erase, nothing done twice
 
 
 def test_an_email_still_waiting_to_go_keeps_the_address(session_factory, clock):
@@ -199,3 +202,19 @@ def test_reports_from_the_command_line_carry_no_identifiers(runner, world):
             out = runner.invoke(args=["report", "paired", "--follow-up", wave, "--format", fmt])
             assert out.exit_code == 0, out.output
             assert [v for v in world.identifiers if v in out.output] == [], (fmt, wave)
+
+
+def test_the_clean_up_runs_once_per_interval_whichever_process_asks(session_factory, clock):
+    from surveys import chores
+
+    hour = timedelta(hours=1)
+    with session_factory() as first, session_factory() as second:
+        assert chores.claim(first, "contact_cleanup", clock(), hour)
+        first.commit()
+        assert not chores.claim(second, "contact_cleanup", clock() + hour / 2, hour)
+        second.rollback()
+        assert chores.claim(second, "contact_cleanup", clock() + hour, hour)
+        second.commit()
+        # A clock set back (a restored server, a test) does not stop the chore for good.
+        assert chores.claim(first, "contact_cleanup", clock() - 2 * hour, hour)
+        first.commit()
