@@ -272,26 +272,20 @@ def intervention_section(
                     n=sum(per_client.values())),
         breakdown=breakdown, none_label=none_label,
     ))
-    attendance = queries.appointment_counts(session, study, Appointment.attendance, dim)
-    section.tables.append(_one_or_cross(
-        "attendance", t(N_("Attendance at scheduled appointments"), language),
-        t(N_("Attendance"), language),
-        _labelled({c for _, c in attendance}, ATTENDANCE_LABELS, language), attendance,
-        language=language,
-        base_text=t(N_("Base: the {n} appointments scheduled for clients who completed the "
-                       "intervention."), language, n=sum(attendance.values())),
-        breakdown=breakdown, none_label=none_label,
-    ))
-    channel = queries.appointment_counts(session, study, Appointment.channel, dim)
-    section.tables.append(_one_or_cross(
-        "channel", t(N_("Channel of scheduled appointments"), language),
-        t(N_("Channel"), language),
-        _labelled({c for _, c in channel}, CHANNEL_LABELS, language), channel,
-        language=language,
-        base_text=t(N_("Base: the {n} appointments scheduled for clients who completed the "
-                       "intervention."), language, n=sum(channel.values())),
-        breakdown=breakdown, none_label=none_label,
-    ))
+    for key, title, heading, column, labels in (
+        ("attendance", N_("Attendance at scheduled appointments"), N_("Attendance"),
+         Appointment.attendance, ATTENDANCE_LABELS),
+        ("channel", N_("Channel of scheduled appointments"), N_("Channel"),
+         Appointment.channel, CHANNEL_LABELS),
+    ):
+        counts = queries.appointment_counts(session, study, column, dim)
+        section.tables.append(_one_or_cross(
+            key, t(title, language), t(heading, language),
+            _labelled({c for _, c in counts}, labels, language), counts, language=language,
+            base_text=t(N_("Base: the {n} appointments scheduled for clients who completed "
+                           "the intervention."), language, n=sum(counts.values())),
+            breakdown=breakdown, none_label=none_label,
+        ))
     change = queries.workability_first_to_last(session, study, dim)
     kept = {k: n for k, n in change.items() if k[1] in ("improved", "same", "deteriorated")}
     base = sum(kept.values())

@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql import Select, Subquery
 
 from surveys.models import (
     Appointment,
@@ -131,6 +131,16 @@ def _group(dim: Subquery | None):
     return dim.c.value if dim is not None else null()
 
 
+def _grouped(query: Select, dim: Subquery | None, participant_id, *keys, outer: bool = False):
+    """`query` (selecting _group(dim), the keys and a count) grouped by the breakdown's
+    value, when there is a breakdown, and by `keys`."""
+    if dim is None:
+        return query.group_by(*keys)
+    on = dim.c.participant_id == participant_id
+    joined = query.outerjoin(dim, on) if outer else query.join(dim, on)
+    return joined.group_by(dim.c.value, *keys)
+
+
 def _by_group(rows) -> dict[tuple[Any, Any], int]:
     out: dict[tuple[Any, Any], int] = defaultdict(int)
     for group, category, n in rows:
@@ -170,10 +180,7 @@ def appointments_per_completer(
         .outerjoin(counts, counts.c.participant_id == Participant.id)
         .where(Participant.study_id == study.id)
     )
-    if dim is not None:
-        query = query.join(dim, dim.c.participant_id == Participant.id)
-    query = query.group_by(_group(dim), attended) if dim is not None else query.group_by(attended)
-    return _by_group(session.execute(query))
+    return _by_group(session.execute(_grouped(query, dim, Participant.id, attended)))
 
 
 def appointment_counts(
@@ -186,12 +193,7 @@ def appointment_counts(
         .join(Participant, Participant.id == Appointment.participant_id)
         .where(Participant.study_id == study.id)
     )
-    if dim is not None:
-        query = query.join(dim, dim.c.participant_id == Participant.id)
-        query = query.group_by(dim.c.value, column)
-    else:
-        query = query.group_by(column)
-    return _by_group(session.execute(query))
+    return _by_group(session.execute(_grouped(query, dim, Participant.id, column)))
 
 
 def workability_first_to_last(
@@ -241,12 +243,7 @@ def workability_first_to_last(
         .outerjoin(per_client, per_client.c.participant_id == Participant.id)
         .where(Participant.study_id == study.id)
     )
-    if dim is not None:
-        query = query.join(dim, dim.c.participant_id == Participant.id)
-        query = query.group_by(dim.c.value, category)
-    else:
-        query = query.group_by(category)
-    return _by_group(session.execute(query))
+    return _by_group(session.execute(_grouped(query, dim, Participant.id, category)))
 
 
 # Questionnaire answers ------------------------------------------------------------------
@@ -282,11 +279,9 @@ def answer_groups(
         .select_from(Response)
         .where(Response.wave_id == wave.id, Response.status == SUBMITTED)
     )
-    if dim is not None:
-        query = query.outerjoin(dim, dim.c.participant_id == Response.participant_id)
-        query = query.group_by(dim.c.value, Response.instrument_version, *answers)
-    else:
-        query = query.group_by(Response.instrument_version, *answers)
+    # Outer join: unlinked responses count too (in no group of the breakdown).
+    query = _grouped(query, dim, Response.participant_id, Response.instrument_version,
+                     *answers, outer=True)
     out = []
     for row in session.execute(query):
         group_value, version, *values, n = row
@@ -312,11 +307,7 @@ def invitation_statuses(
         .join(Wave, Wave.id == Invitation.wave_id)
         .where(Wave.study_id == study.id)
     )
-    if dim is not None:
-        query = query.join(dim, dim.c.participant_id == Invitation.participant_id)
-        query = query.group_by(dim.c.value, Wave.code, Invitation.status)
-    else:
-        query = query.group_by(Wave.code, Invitation.status)
+    query = _grouped(query, dim, Invitation.participant_id, Wave.code, Invitation.status)
     out: dict[tuple[Any, tuple[str, str]], int] = defaultdict(int)
     for group, code, status, n in session.execute(query):
         out[(group, (code, status))] += int(n)
@@ -386,9 +377,4 @@ def paired_directions(
         .where(Response.wave_id == wave.id, Response.status == SUBMITTED,
                baseline.is_not(None), follow.is_not(None))
     )
-    if dim is not None:
-        query = query.join(dim, dim.c.participant_id == Participant.id)
-        query = query.group_by(dim.c.value, direction)
-    else:
-        query = query.group_by(direction)
-    return _by_group(session.execute(query))
+    return _by_group(session.execute(_grouped(query, dim, Participant.id, direction)))

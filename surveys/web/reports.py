@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -21,9 +21,10 @@ from surveys.reporting import MEASURES, paired_report, render_csv
 from surveys.reports import cell_text, chart_models
 from surveys.reports.breakdowns import DIMENSION_LABELS
 from surveys.reports.queries import DIMENSIONS
-from surveys.studies import StudyNotFound, wave_by_code
+from surveys.studies import StudyNotFound
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now
+from surveys.web.downloads import download, wave_or_404
 
 bp = Blueprint("reports", __name__)
 READERS = ("admin", "researcher", "evaluator")
@@ -74,11 +75,6 @@ def _evaluation(slug: str, fmt: str) -> tuple[Study, dict, dict]:
     return study, report, options
 
 
-def _download(body: str | bytes, mimetype: str, filename: str) -> Response:
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 def _filename(study: Study, report: dict, ext: str) -> str:
     parts = ["evaluation", study.slug, report["follow_up"]]
     if report["breakdown"]:
@@ -111,7 +107,7 @@ def evaluation_csv(slug: str):
     from surveys.reports.export import render_csv as evaluation_csv_text
 
     study, report, _ = _evaluation(slug, "csv")
-    return _download(evaluation_csv_text(report), "text/csv", _filename(study, report, "csv"))
+    return download(evaluation_csv_text(report), "text/csv", _filename(study, report, "csv"))
 
 
 @bp.route("/reports/<slug>/evaluation.xlsx")
@@ -120,7 +116,7 @@ def evaluation_xlsx(slug: str):
     from surveys.reports.export import render_xlsx
 
     study, report, _ = _evaluation(slug, "xlsx")
-    return _download(render_xlsx(report),
+    return download(render_xlsx(report),
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      _filename(study, report, "xlsx"))
 
@@ -169,7 +165,7 @@ def paired(slug: str):
 def paired_csv(slug: str):
     _, report = _paired(slug, "csv")
     suffix = "-publication" if report.get("publication") else ""
-    return _download(render_csv(report), "text/csv",
+    return download(render_csv(report), "text/csv",
                      f"paired-change-{slug}-{report['follow_up']}{suffix}.csv")
 
 
@@ -189,10 +185,7 @@ def pairs_csv(slug: str):
 
     study = _study(slug)
     follow_up = request.args.get("follow_up", "wave2")
-    try:
-        wave = wave_by_code(study, follow_up)
-    except StudyNotFound:
-        abort(404)
+    wave = wave_or_404(study, follow_up)
     columns = [Participant.ref, Participant.site]
     for measure, baseline in MEASURES.items():
         columns += [baseline, SurveyResponse.answers[measure].as_integer()]
@@ -213,4 +206,4 @@ def pairs_csv(slug: str):
         writer.writerow([safe_cell("" if v is None else v) for v in row])
         count += 1
     _audit(slug, "pairs", "csv", follow_up=follow_up, rows=count)
-    return _download(out.getvalue(), "text/csv", f"paired-scores-{slug}-{follow_up}.csv")
+    return download(out.getvalue(), "text/csv", f"paired-scores-{slug}-{follow_up}.csv")

@@ -29,6 +29,7 @@ from surveys.response_import import import_responses
 from surveys.studies import wave_by_code
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now
+from surveys.web.downloads import download, wave_or_404
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -59,6 +60,19 @@ def dashboard():
     return render_template("pages/staff/dashboard.html", summary=summary, user=current_user())
 
 
+def _try_import(run):
+    """(result, []) if the import went in; (None, lines to show) if it was refused,
+    after rolling back, so a refused file changes nothing."""
+    try:
+        return run(), []
+    except ImportRejected as exc:
+        db().rollback()
+        return None, [line for errors in exc.errors for line in errors.lines()]
+    except CsvFileError as exc:
+        db().rollback()
+        return None, [str(exc)]
+
+
 class CohortForm(FlaskForm):
     participants = FileField(_l("Participants file (participants.csv)"), widget=GovFileInput(),
                              validators=[InputRequired(_l("Select a participants CSV file"))])
@@ -76,21 +90,14 @@ def cohort(slug: str):
     if form.validate_on_submit():
         p_file = form.participants.data
         a_file = form.appointments.data
-        try:
-            result = import_cohort(
-                db(), study, p_file.read(),
-                a_file.read() if a_file and a_file.filename else None,
-                participants_name=p_file.filename or "participants.csv",
-                appointments_name=(a_file.filename if a_file and a_file.filename
-                                   else "appointments.csv"),
-            )
-        except ImportRejected as exc:
-            db().rollback()
-            problems = [line for errors in exc.errors for line in errors.lines()]
-        except CsvFileError as exc:
-            db().rollback()
-            problems = [str(exc)]
-        else:
+        result, problems = _try_import(lambda: import_cohort(
+            db(), study, p_file.read(),
+            a_file.read() if a_file and a_file.filename else None,
+            participants_name=p_file.filename or "participants.csv",
+            appointments_name=(a_file.filename if a_file and a_file.filename
+                               else "appointments.csv"),
+        ))
+        if result is not None:
             audit.record(db(), now(), current_user(), "cohort_import", study=study.slug,
                          created=result.created, updated=result.updated)
             db().commit()
@@ -125,16 +132,10 @@ def responses(slug: str):
     problems: list[str] = []
     if form.validate_on_submit():
         upload = form.responses.data
-        try:
-            result = import_responses(db(), study, wave_by_code(study, form.wave.data),
-                                      upload.read(), filename=upload.filename or "responses.csv")
-        except ImportRejected as exc:
-            db().rollback()
-            problems = [line for errors in exc.errors for line in errors.lines()]
-        except CsvFileError as exc:
-            db().rollback()
-            problems = [str(exc)]
-        else:
+        result, problems = _try_import(lambda: import_responses(
+            db(), study, wave_by_code(study, form.wave.data), upload.read(),
+            filename=upload.filename or "responses.csv"))
+        if result is not None:
             audit.record(db(), now(), current_user(), "response_import", study=study.slug,
                          wave=form.wave.data, stored=result.stored)
             db().commit()
@@ -150,24 +151,17 @@ def responses(slug: str):
 @roles_required(*RESEARCH)
 def responses_csv(slug: str):
     """A wave's submitted responses, one row each: row-level data, so researchers only."""
-    from flask import Response as HttpResponse
-
     from surveys.response_export import export_csv
-    from surveys.studies import StudyNotFound
 
     study = _study(slug)
     code = request.args.get("wave", "")
-    try:
-        wave = wave_by_code(study, code)
-    except StudyNotFound:
-        abort(404)
+    wave = wave_or_404(study, code)
     body = export_csv(db(), wave)
     audit.record(db(), now(), current_user(), "export", study=study.slug, report="responses",
                  wave=code, format="csv")
     db().commit()
     # A byte order mark, so that spreadsheet programs read Welsh letters (ŵ, ŷ) as UTF-8.
-    return HttpResponse("\ufeff" + body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="responses-{study.slug}-{wave.code}.csv"'})
+    return download("\ufeff" + body, "text/csv", f"responses-{study.slug}-{wave.code}.csv")
 
 
 def few_digits(form, field) -> None:

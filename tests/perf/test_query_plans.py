@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, text
 
 from scheduler.jobs import dispatch
-from surveys import invitations, questionnaire, tokens
+from surveys import invitations, privacy, questionnaire, tokens
 from surveys.cohort_import import import_cohort
 from surveys.models import Invitation, Response
 from surveys.reporting import paired_report
@@ -101,6 +101,7 @@ def test_pages_and_jobs_read_through_indexes(
         invitations.queue_reminders(s, clock())
         invitations.close_expired(s, clock())
         invitations.claim_deliveries(s, clock())
+        privacy.erase_spent_contact_details(s, clock())
 
     checked = {
         "token lookup": "invitations.token_hash =",
@@ -112,6 +113,7 @@ def test_pages_and_jobs_read_through_indexes(
         "reminders": "invitations.reminder_due_on <=",
         "closing": "invitations.closes_on <",
         "email claim": "invitations.next_attempt_at <=",
+        "contact clean-up": "UPDATE participants SET email",
     }
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
@@ -127,3 +129,4 @@ def test_pages_and_jobs_read_through_indexes(
     assert seen["paired report counts"] == {"ix_responses_paired"}  # one scan, no join
     assert "ix_invitations_due" in seen["dispatcher claim"]
     assert "invitations_token_hash_key" in seen["token lookup"]
+    assert "ix_participants_contactable" in seen["contact clean-up"]
