@@ -117,8 +117,8 @@ def evaluation_xlsx(slug: str):
 
     study, report, _ = _evaluation(slug, "xlsx")
     return download(render_xlsx(report),
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     _filename(study, report, "xlsx"))
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    _filename(study, report, "xlsx"))
 
 
 @bp.route("/api/studies/<slug>/reports/evaluation")
@@ -166,7 +166,7 @@ def paired_csv(slug: str):
     _, report = _paired(slug, "csv")
     suffix = "-publication" if report.get("publication") else ""
     return download(render_csv(report), "text/csv",
-                     f"paired-change-{slug}-{report['follow_up']}{suffix}.csv")
+                    f"paired-change-{slug}-{report['follow_up']}{suffix}.csv")
 
 
 @bp.route("/api/studies/<slug>/reports/paired")

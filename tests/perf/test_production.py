@@ -24,21 +24,12 @@ from sqlalchemy import select
 
 from surveys.models import Invitation, InvitationStatus, Response
 from tests.conftest import PG_URL, free_port
-from tests.helpers import participants_csv, person
+from tests.helpers import WAVE1_ANSWERS, participants_csv, person
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs SURVEYS_TEST_DATABASE_URL (PostgreSQL)")
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-WAVE1 = {
-    "satisfaction": "satisfied", "channel_appropriate": "agree", "number_appropriate": "agree",
-    "length_appropriate": "agree", "honest_open": "agree", "trusted_ehp": "agree",
-    "understood_circumstances": "agree", "open_up_vs_work_coach": "more_able",
-    "identified_obstacles": "agree", "identified_solutions": "agree", "read_plan": "no",
-    "right_work_health": "agree", "outlook_change": "improved",
-    "confidence_change": "no_difference", "importance_change": "no_difference",
-    "support_change": "improved",
-}
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -148,7 +139,7 @@ def test_gunicorn_workers_and_a_separate_scheduler_serve_a_client(
         _, html = browser.follow(url)
         names = set(re.findall(r'name="([a-z0-9_]+)"', html)) - {"csrf_token", "continue",
                                                                  "save_and_exit"}
-        data = {n: WAVE1[n] for n in names if n in WAVE1}
+        data = {n: WAVE1_ANSWERS[n] for n in names if n in WAVE1_ANSWERS}
         status, location, body = browser.request(
             url, {"csrf_token": CSRF.search(html).group(1), **data, "continue": "1"})
         assert status == 302, (url, status, body[:1000])
