@@ -1,7 +1,8 @@
 """Caveats as data: a code plus the numbers behind it, and one English template per code.
 
-The web layer wraps CAVEAT_TEMPLATES values in gettext and fills them with str.format(**params),
-so templates use only {name} placeholders and params hold ready-to-print numbers.
+The web layer wraps CAVEAT_TEMPLATES values in gettext (ngettext for a Plural, chosen by the
+count it names) and fills them with str.format(**params), so templates use only {name}
+placeholders and params hold ready-to-print numbers.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from analysis.rounding import percent_half_up
+from analysis.rounding import half_up, percent_half_up
 
 if TYPE_CHECKING:
     from analysis.paired import PairedChange
@@ -26,14 +27,39 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext marker name Babel extra
     return message
 
 
-CAVEAT_TEMPLATES: dict[str, str] = {
+@dataclass(frozen=True)
+class Plural:
+    """A template with singular and plural forms; `count` names the param that chooses."""
+
+    singular: str
+    plural: str
+    count: str
+
+    def form(self, params: Mapping[str, Any]) -> str:
+        return self.singular if params.get(self.count) == 1 else self.plural
+
+
+def ngettext(singular: str, plural: str, *, count: str) -> Plural:
+    """Mark a plural template; Babel extracts ngettext's first two arguments by default, so the
+    Welsh catalog gets all its plural forms (translated with ngettext where it is used)."""
+    return Plural(singular, plural, count)
+
+
+CAVEAT_TEMPLATES: dict[str, str | Plural] = {
     "no_pairs": N_(
         "No follow-up response could be matched to an earlier score, so change cannot be measured."
     ),
-    "indicative_only": N_("Based on {n} matched pairs: indicative only; treat with caution."),
-    "unlinked_responses": N_(
+    "indicative_only": ngettext(
+        "Based on {n} matched pair: indicative only; treat with caution.",
+        "Based on {n} matched pairs: indicative only; treat with caution.",
+        count="n",
+    ),
+    "unlinked_responses": ngettext(
         "{unlinked} of the {responses} responses could not be matched to an earlier score and "
-        "are not included."
+        "is not included.",
+        "{unlinked} of the {responses} responses could not be matched to an earlier score and "
+        "are not included.",
+        count="unlinked",
     ),
     "missing_scores": N_(
         "Matched responses left out because a score was missing at one of the two points: "
@@ -48,17 +74,37 @@ CAVEAT_TEMPLATES: dict[str, str] = {
         "how the scale was used on each occasion rather than a real change."
     ),
     "no_nonzero_changes": N_(
-        "Every matched respondent gave the same score both times, so the sign test and the "
-        "Wilcoxon signed-rank test cannot be calculated and are not shown."
+        "Every matched respondent gave the same score both times, so the sign test, the "
+        "Wilcoxon signed-rank test and the rank-biserial effect size cannot be calculated and "
+        "are not shown."
     ),
-    "zero_changes_excluded": N_(
+    "zero_changes_excluded": ngettext(
         "{same} of the {n} matched respondents gave the same score both times; as is usual, "
-        "they are left out of the sign test and the Wilcoxon signed-rank test."
+        "this respondent is left out of the sign test and the Wilcoxon signed-rank test.",
+        "{same} of the {n} matched respondents gave the same score both times; as is usual, "
+        "they are left out of the sign test and the Wilcoxon signed-rank test.",
+        count="same",
     ),
     "ties_in_changes": N_(
         "Some changes are the same size (ties), so standard exact tables for the Wilcoxon "
-        "signed-rank test do not apply; its p-value was calculated instead with SciPy's "
-        "method {method}."
+        "signed-rank test do not apply; tied changes share their average rank, and the "
+        "p-value is exact all the same, worked out from every possible pattern of signs."
+    ),
+    "wilcoxon_asymptotic": N_(
+        "With {k} non-zero changes the Wilcoxon signed-rank p-value comes from the normal "
+        "approximation (with tie and continuity corrections), not from the exact "
+        "distribution; at this size the two differ very little."
+    ),
+    "no_mean_interval": N_(
+        "With a single matched pair there is no interval for the mean change: it needs at "
+        "least two pairs."
+    ),
+    "no_hodges_lehmann_interval": ngettext(
+        "With {n} matched pair no {level}% interval can be given for the Hodges-Lehmann "
+        "median change: even the most extreme result is not rare enough with so few pairs.",
+        "With {n} matched pairs no {level}% interval can be given for the Hodges-Lehmann "
+        "median change: even the most extreme result is not rare enough with so few pairs.",
+        count="n",
     ),
     "regression_to_mean": N_(
         "{percent}% of earlier scores were at or near the ends of the scale ({low} or below, "
@@ -76,6 +122,16 @@ CAVEAT_TEMPLATES: dict[str, str] = {
         "{non_responder_median}; p = {p}), so the matched pairs may not represent everyone "
         "who took part."
     ),
+    "attrition_no_responders": N_(
+        "Nobody who answered the follow-up survey has a score recorded at the end of the "
+        "intervention, so whether those who answered started from different scores than "
+        "those who did not could not be checked."
+    ),
+    "attrition_no_non_responders": N_(
+        "Nobody who did not answer the follow-up survey has a score recorded at the end of "
+        "the intervention, so whether those who answered started from different scores than "
+        "those who did not could not be checked."
+    ),
 }
 
 
@@ -89,8 +145,14 @@ class Caveat:
             raise ValueError(f"unknown caveat code {self.code!r}")
 
 
+def template(caveat: Caveat) -> str:
+    """The English template that fits the caveat's numbers (singular or plural)."""
+    found = CAVEAT_TEMPLATES[caveat.code]
+    return found.form(caveat.params) if isinstance(found, Plural) else found
+
+
 def english(caveat: Caveat) -> str:
-    return CAVEAT_TEMPLATES[caveat.code].format(**caveat.params)
+    return template(caveat).format(**caveat.params)
 
 
 def paired_caveats(
@@ -132,8 +194,16 @@ def paired_caveats(
         out.append(Caveat("no_nonzero_changes"))
     elif result.same:
         out.append(Caveat("zero_changes_excluded", {"same": result.same, "n": n}))
-    if result.wilcoxon.ties:
-        out.append(Caveat("ties_in_changes", {"method": result.wilcoxon.method}))
+    if n == 1:
+        out.append(Caveat("no_mean_interval"))
+    hl = result.hodges_lehmann
+    if hl is not None and hl.interval is None:
+        level = _number(float(half_up(100 * result.confidence, 1) or 0))
+        out.append(Caveat("no_hodges_lehmann_interval", {"n": n, "level": level}))
+    if result.wilcoxon.method == "asymptotic":
+        out.append(Caveat("wilcoxon_asymptotic", {"k": result.wilcoxon.n_nonzero}))
+    elif result.wilcoxon.ties:
+        out.append(Caveat("ties_in_changes"))
     if result.extreme_baselines / n >= extreme_share:
         out.append(
             Caveat(

@@ -11,7 +11,7 @@ Not assessed: bounds. Knowing counts are non-negative can narrow a suppressed va
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,6 +125,31 @@ def suppress_frequencies(
         secondary=len(hidden) - len(primary),
         rule=rule_sentence(threshold, suppress_zero=suppress_zero),
     )
+
+
+def small_groups(
+    sizes: Mapping[str, int], threshold: int = 7, *, rank: Mapping[str, int] | None = None
+) -> tuple[set[str], set[str]]:
+    """The evaluator rule for the disjoint groups of a breakdown (sites, channels, ...).
+
+    `sizes` gives the people each group's figures rest on. Primary: groups of 1 to
+    `threshold` people, hidden whole (every cell and their total). Secondary: when exactly one
+    group is hidden, the all-groups column minus the shown groups would give it back, so the
+    smallest other group (by `rank`, e.g. cohort size, so that every table of a report picks
+    the same one, then by size) is hidden whole too. With two or more groups hidden whole, each
+    line (row or column) holds at least two unknowns or an unknown total, so no hidden value
+    is fixed by the line equations (see `recoverable`). Returns (primary, secondary).
+    """
+    if threshold < 1:
+        raise ValueError("threshold must be at least 1")
+    primary = {g for g, n in sizes.items() if 1 <= n <= threshold}
+    secondary: set[str] = set()
+    if len(primary) == 1:
+        order = rank or {}
+        others = sorted((g for g in sizes if g not in primary),
+                        key=lambda g: (sizes[g] == 0, order.get(g, sizes[g]), sizes[g], g))
+        secondary.update(others[:1])
+    return primary, secondary
 
 
 def _check_counts(values: Sequence[int], threshold: int) -> None:

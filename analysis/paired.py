@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,15 +20,13 @@ from analysis.intervals import (
     mean_t_interval_from_counts,
     proportion_ci,
 )
-from analysis.rounding import places, significant
 from analysis.signed_rank import (
-    ALTERNATIVE,
-    MAX_EXACT_PERMUTATION,
-    ZERO_METHOD,
+    MAX_EXACT_NONZERO,
     SignedRanks,
     WilcoxonTest,
     rank_biserial,
     signed_ranks,
+    wilcoxon_from_tie_groups,
     wilcoxon_test,
 )
 
@@ -77,9 +74,9 @@ class PairedChange:
         return {
             "sign_test": SIGN_TEST_METHOD,
             "wilcoxon": (
-                f"scipy.stats.wilcoxon on the non-zero changes, zero_method="
-                f"{self.wilcoxon.zero_method!r}, method={self.wilcoxon.method}, "
-                f"correction={self.wilcoxon.correction}, alternative='two-sided'"
+                f"two-sided Wilcoxon signed-rank test on the non-zero changes (SciPy's "
+                f"zero_method={self.wilcoxon.zero_method!r}), method "
+                f"{self.wilcoxon.method or 'none'}: {self.wilcoxon.null_distribution or '-'}"
             ),
             "share_ci": (
                 f"scipy.stats.binomtest(...).proportion_ci, method={self.proportion_method!r}"
@@ -96,9 +93,9 @@ class PairedChange:
     def to_contract_dict(self, caveats: Sequence[Caveat] | None = None) -> dict[str, Any]:
         """Per-measure JSON object of contracts.md section 4, plus extra keys for issue 4.
 
-        Contract keys keep their names; rounding happens only here (p-values to 4 significant
-        figures, changes to 2 decimal places, shares to 4). With `caveats`, adds the contract's
-        "caveats" (English sentences) and "caveat_codes".
+        Contract keys keep their names. Numbers are at full precision (contracts.md section 6:
+        machine-readable outputs are not rounded; pages and spreadsheets round them once).
+        With `caveats`, adds the contract's "caveats" (English sentences) and "caveat_codes".
         """
         w = self.wilcoxon
         out: dict[str, Any] = {
@@ -106,16 +103,16 @@ class PairedChange:
             "improved": self.improved,
             "same": self.same,
             "deteriorated": self.deteriorated,
-            "mean_change": places(self.mean_change),
-            "median_change": places(self.median_change),
+            "mean_change": self.mean_change,
+            "median_change": self.median_change,
             "sign_test": {
-                "p": significant(self.sign_test_p),
+                "p": self.sign_test_p,
                 "n": self.improved + self.deteriorated,
                 "method": SIGN_TEST_METHOD,
             },
             "wilcoxon": {
-                "p": significant(w.p),
-                "statistic": places(w.statistic, 1),
+                "p": w.p,
+                "statistic": w.statistic,
                 "zero_method": w.zero_method,
                 "method": w.method,
                 "correction": w.correction,
@@ -123,17 +120,19 @@ class PairedChange:
                 "n_resamples": w.n_resamples,
                 "applied_to": "non-zero changes",
                 "n": w.n_nonzero,
-                "w_plus": places(self.w_plus, 1),
-                "w_minus": places(self.w_minus, 1),
+                "w_plus": self.w_plus,
+                "w_minus": self.w_minus,
+                "exact": w.exact,
+                "null_distribution": w.null_distribution,
             },
             "dropped_pairs": self.dropped,
             "confidence": self.confidence,
             "improved_share": _share(self.improved, self.n, self.improved_ci),
             "deteriorated_share": _share(self.deteriorated, self.n, self.deteriorated_ci),
-            "mean_change_ci": _interval(self.mean_change_ci, 2),
+            "mean_change_ci": _interval(self.mean_change_ci),
             "hodges_lehmann": _hodges_lehmann(self.hodges_lehmann),
             "rank_biserial": {
-                "value": places(self.rank_biserial, 3),
+                "value": self.rank_biserial,
                 "method": RANK_BISERIAL_METHOD,
             },
             "reliable_change": None
@@ -329,69 +328,41 @@ def _wilcoxon_from_counts(
     change_counts: Mapping[int, int],
     ranks: SignedRanks,
     *,
-    max_exact_permutation: int = MAX_EXACT_PERMUTATION,
+    max_exact_nonzero: int = MAX_EXACT_NONZERO,
 ) -> WilcoxonTest:
-    """wilcoxon_test from counts.
-
-    Without ties, or with few non-zero changes, the changes are few enough to list and the
-    exact methods of wilcoxon_test run on them. Otherwise wilcoxon_test uses SciPy's
-    asymptotic method with tie and continuity corrections; its normal approximation needs
-    only W+, the number of non-zero changes and the sizes of the tie groups, worked out
-    here from the counts: z = (W+ - k(k+1)/4 - sign * 1/2) / se with
-    se = sqrt((k(k+1)(2k+1) - sum(t**3 - t)/2) / 24), p = 2 * P(Z > |z|).
-    """
-    k = ranks.n_nonzero
-    if k == 0 or not ranks.has_ties or k <= max_exact_permutation:
-        listed = [float(d) for d, c in sorted(change_counts.items()) if d for _ in range(c)]
-        return wilcoxon_test(listed, max_exact_permutation=max_exact_permutation)
-    tie_sizes: dict[int, int] = {}
+    """wilcoxon_test from counts: the (positive, negative) counts per distinct |change| are
+    all the test needs, exact or asymptotic, whatever the number of clients."""
+    by_size: dict[int, list[int]] = {}
     for d, c in change_counts.items():
-        if d:
-            tie_sizes[abs(d)] = tie_sizes.get(abs(d), 0) + c
-    count = float(k)
-    mean = count * (count + 1.0) * 0.25
-    variance = count * (count + 1.0) * (2.0 * count + 1.0)
-    tie_term = float(sum(float(t) ** 3 - t for t in tie_sizes.values()))
-    se = math.sqrt((variance - tie_term / 2) / 24)
-    z = (ranks.w_plus - mean) / se
-    z -= math.copysign(0.5, z) / se if z else 0.0
-    p = min(1.0, float(2 * stats.norm.sf(abs(z))))
-    return WilcoxonTest(
-        k,
-        min(ranks.w_plus, ranks.w_minus),
-        p,
-        "asymptotic",
-        True,
-        None,
-        True,
-        zero_method=ZERO_METHOD,
-        alternative=ALTERNATIVE,
-    )
+        if d and c:
+            by_size.setdefault(abs(d), [0, 0])[0 if d > 0 else 1] += c
+    groups = [(by_size[size][0], by_size[size][1]) for size in sorted(by_size)]
+    return wilcoxon_from_tie_groups(groups, max_exact_nonzero=max_exact_nonzero)
 
 
 def _share(k: int, n: int, ci: Interval | None) -> dict[str, Any]:
     return {
         "count": k,
-        "share": significant(k / n) if n else None,
-        "ci_low": places(ci.low, 4) if ci else None,
-        "ci_high": places(ci.high, 4) if ci else None,
+        "share": k / n if n else None,
+        "ci_low": ci.low if ci else None,
+        "ci_high": ci.high if ci else None,
         "method": ci.method if ci else None,
     }
 
 
-def _interval(ci: Interval | None, decimals: int) -> dict[str, Any] | None:
+def _interval(ci: Interval | None) -> dict[str, Any] | None:
     if ci is None:
         return None
-    return {"low": places(ci.low, decimals), "high": places(ci.high, decimals), "method": ci.method}
+    return {"low": ci.low, "high": ci.high, "method": ci.method}
 
 
 def _hodges_lehmann(hl: HodgesLehmann | None) -> dict[str, Any] | None:
     if hl is None:
         return None
     return {
-        "estimate": places(hl.estimate),
-        "ci_low": places(hl.interval.low) if hl.interval else None,
-        "ci_high": places(hl.interval.high) if hl.interval else None,
-        "achieved_confidence": significant(hl.achieved_confidence),
+        "estimate": hl.estimate,
+        "ci_low": hl.interval.low if hl.interval else None,
+        "ci_high": hl.interval.high if hl.interval else None,
+        "achieved_confidence": hl.achieved_confidence,
         "method": hl.interval.method if hl.interval else HODGES_LEHMANN_METHOD,
     }

@@ -1,6 +1,7 @@
 """Run every benchmark and print one table: each figure beside its reference, as a ratio.
 
-    python -m benchmarks [--sizes 10000,100000,1000000] [--only web,invitations,report,import]
+    python -m benchmarks [--sizes 10000,100000,1000000]
+                         [--only web,contention,invitations,report,import]
                          [--write benchmarks/results.md]
 
 Needs a PostgreSQL server: SURVEYS_BENCH_DATABASE_URL or SURVEYS_TEST_DATABASE_URL
@@ -17,11 +18,18 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import bench_import, bench_invitations, bench_report, bench_web
+from benchmarks import (
+    bench_contention,
+    bench_import,
+    bench_invitations,
+    bench_report,
+    bench_web,
+)
 from benchmarks.common import Figure, machine
 
 BENCHMARKS = {
     "web": bench_web.run,
+    "contention": bench_contention.run,
     "invitations": bench_invitations.run,
     "report": bench_report.run,
     "import": bench_import.run,
@@ -29,6 +37,7 @@ BENCHMARKS = {
 # The figure whose growth with size each benchmark reports, and how to turn it into time.
 GROWTH = {
     "web": ("submission latency p50", lambda f: f.value / 1000),
+    "contention": (bench_contention.CLIENT_P50, lambda f: f.value / 1000),
     "invitations": ("invitations issued/s (dispatcher pass)", lambda f: f.size / f.value),
     "report": ("paired report time (median of 3)", lambda f: f.value),
     "import": ("cohort import rows/s", lambda f: f.size / f.value),

@@ -9,7 +9,6 @@ are the keys of a message catalogue kept by the web layer.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 
 from instruments.model import (
@@ -23,6 +22,7 @@ from instruments.model import (
     Question,
 )
 from instruments.routing import is_visible
+from instruments.text import strip_invisible
 
 REQUIRED = "required"
 NOT_A_WHOLE_NUMBER = "not_a_whole_number"
@@ -149,12 +149,9 @@ def _multiple(question: Question, raw: list, ignore_case: bool) -> Parsed:
 
 
 def _free_text(question: Question, raw: str) -> Parsed:
-    """Stored as data, never interpreted: only line endings and stray control
-    characters (which some databases refuse) are tidied."""
-    cleaned = raw.replace("\r\n", "\n").replace("\r", "\n")
-    cleaned = "".join(
-        char for char in cleaned if char in _KEPT_CONTROLS or unicodedata.category(char) != "Cc"
-    ).strip()
+    """Stored as data, never interpreted: only line endings, stray control characters
+    (which some databases refuse) and invisible format characters are tidied."""
+    cleaned = strip_invisible(raw, keep="".join(_KEPT_CONTROLS)).strip()
     if not cleaned:
         return None, (REQUIRED if question.required else None)
     if question.max_length is not None and len(cleaned) > question.max_length:

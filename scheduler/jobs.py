@@ -27,6 +27,7 @@ class DispatchReport:
     reminders: int = 0
     sent: int = 0
     failed_attempts: int = 0
+    cancelled: int = 0  # claimed but not sent: answered, closed or no address by then
     contacts_erased: int = 0
 
 
@@ -93,7 +94,9 @@ def deliver(
 
     A crash can at worst resend the one message in flight; a refusing or absent
     mail server schedules a retry with backoff and, after the last, marks the
-    invitation failed for researchers to see.
+    invitation failed for researchers to see. Each claimed row is checked again
+    before sending (invitations.cancel_reason): nothing goes to a client who has
+    answered, for a closed link, or to an erased address.
     """
     while True:
         with session_factory() as session, session.begin():
@@ -101,6 +104,11 @@ def deliver(
             if not claimed:
                 return
             inv = claimed[0]
+            reason = invitations.cancel_reason(session, inv, now)
+            if reason is not None:
+                invitations.cancel_delivery(inv, reason)
+                report.cancelled += 1
+                continue
             participant = inv.participant
             error = None
             try:

@@ -6,8 +6,17 @@ from flask import Flask
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from surveys.web.setup import configure
+    """The app. Settings come from config["SETTINGS"] or the environment; a setting that
+    cannot work (surveys.settings.SettingsError) stops it here, before anything serves."""
+    from surveys.settings import Settings
 
-    app = Flask(__name__, instance_relative_config=True)
-    configure(app, config or {})
+    config = dict(config or {})
+    settings = config.get("SETTINGS") or Settings.from_env()
+
+    from surveys.web.setup import configure  # the web layer is heavy: after the settings
+    config["SETTINGS"] = settings
+    # One instance folder for Flask and the service (surveys/db.py), whatever the cwd.
+    instance = str(settings.instance) if settings.instance else None
+    app = Flask(__name__, instance_path=instance, instance_relative_config=True)
+    configure(app, config)
     return app

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from surveys import audit
@@ -121,6 +121,7 @@ def import_cohort_command(participants: str, appointments: str | None, study_slu
             session, study, Path(participants), Path(appointments) if appointments else None,
             participants_name=Path(participants).name,
             appointments_name=Path(appointments).name if appointments else "appointments.csv",
+            today=_now().date(),
         )
         audit.record(session, _now(), None, "cohort_import", actor="cli", study=study.slug,
                      created=result.created, updated=result.updated)
@@ -144,13 +145,20 @@ def import_responses_command(wave: str, responses: str, study_slug: str | None):
 
     with _session() as session:
         study = resolve_study(session, study_slug)
-        result = import_responses(session, study, wave_by_code(study, wave), _read(responses),
-                                  filename=Path(responses).name)
+        # A path, not contents: the import streams the file with bounded memory.
+        result = import_responses(session, study, wave_by_code(study, wave), Path(responses),
+                                  filename=Path(responses).name, today=_now().date())
         audit.record(session, _now(), None, "response_import", actor="cli", study=study.slug,
-                     wave=wave, stored=result.stored)
+                     wave=wave, stored=result.stored, already_stored=result.already_stored,
+                     drafts_replaced=list(result.drafts_replaced))
         session.commit()
     click.echo(f"Stored {result.stored} {wave} responses: {result.linked} linked, "
                f"{result.unlinked} could not be linked to a participant.")
+    if result.already_stored:
+        click.echo(f"{result.already_stored} rows were already stored and were skipped.")
+    if result.drafts_replaced:
+        click.echo(f"Unfinished online answers replaced by the imported ones for: "
+                   f"{', '.join(result.drafts_replaced)}.")
 
 
 report_group = AppGroup("report", help="Reports for evaluators.")
@@ -243,7 +251,7 @@ def import_referrals_command(referrals: str, study_slug: str | None):
 
     with _session() as session:
         study = resolve_study(session, study_slug, create=True)
-        result = import_referrals(session, study, _read(referrals),
+        result = import_referrals(session, study, Path(referrals),
                                   filename=Path(referrals).name)
         audit.record(session, _now(), None, "referral_import", actor="cli", study=study.slug,
                      created=result.created, updated=result.updated)
@@ -398,15 +406,29 @@ def run(host: str, port: int, threads: int):
 @friendly_errors
 def erase_participant_command(ref: str, delete_responses: bool, study_slug: str | None):
     """Erase one participant on request and print what was removed (see surveys/privacy.py)."""
-    from surveys.privacy import ParticipantNotFound, erase_participant, ref_digest
+    from types import SimpleNamespace
+
+    from scheduler.jobs import message_id
+    from surveys.mailer import OutboxMailer
+    from surveys.privacy import (
+        ParticipantNotFound,
+        erase_outbox_copies,
+        erase_participant,
+        ref_digest,
+    )
 
     settings = current_app.extensions["surveys.settings"]
+    mailer = current_app.extensions["surveys.mailer"]
     with _session() as session:
         study = resolve_study(session, study_slug)
         try:
             report = erase_participant(session, study, ref, delete_responses=delete_responses)
         except ParticipantNotFound as exc:
             raise click.ClickException(str(exc)) from None
+        if isinstance(mailer, OutboxMailer):
+            # Embedded mode keeps every email as a file: those copies hold the address too.
+            erase_outbox_copies(mailer, report, lambda nonce, kind: message_id(
+                settings.secret_key, SimpleNamespace(nonce=nonce, delivery_kind=kind)))
         audit.record(session, _now(), None, "participant_erased", actor="cli", study=study.slug,
                      ref_digest=ref_digest(settings.secret_key, study.slug, ref),
                      **report.counts())
@@ -445,10 +467,19 @@ def register(app) -> None:
 def _create_app():
     from surveys import create_app
 
+    # A setting that cannot work raises SettingsError, a ClickException: one line, exit 1.
     return create_app()
 
 
-main = FlaskGroup(
+class SurveysGroup(FlaskGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # FlaskGroup prints a traceback when the app cannot be built while listing
+        # commands (`surveys --help`); load it first so a bad setting is one line there too.
+        ctx.ensure_object(ScriptInfo).load_app()
+        return super().list_commands(ctx)
+
+
+main = SurveysGroup(
     name="surveys",
     help="Survey and outcomes service for health-and-work programmes.",
     create_app=_create_app,

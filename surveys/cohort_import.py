@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from typing import BinaryIO
 
@@ -35,7 +31,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from surveys.csv_rows import MAX_BYTES, CsvFileError, RowErrors, read_header
+from surveys.csv_rows import (
+    CsvFileError,
+    RowErrors,
+    date_problem,
+    open_rows,
+    single_line_problem,
+)
 from surveys.models import (
     Appointment,
     DeliveryStatus,
@@ -91,7 +93,21 @@ def parse_score(value: str) -> tuple[int | None, str | None]:
     return int(value), None
 
 
-def _check_participant(line: int, row: dict[str, str], errors: RowErrors) -> dict | None:
+def _check_date(line: int, row: dict[str, str], column: str, today: date,
+                errors: RowErrors) -> date | None:
+    """A required ISO date that has happened (not after today, not before 2000)."""
+    value = parse_date(row[column])
+    problem = (date_problem(value, today) if value is not None
+               else f"'{row[column][:20]}' is not an ISO date (YYYY-MM-DD)" if row[column]
+               else "is required")
+    if problem:
+        errors.add(line, column, problem)
+        return None
+    return value
+
+
+def _check_participant(line: int, row: dict[str, str], today: date,
+                       errors: RowErrors) -> dict | None:
     ok = True
     ref = row["participant_ref"]
     if not REF_PATTERN.match(ref):
@@ -104,10 +120,11 @@ def _check_participant(line: int, row: dict[str, str], errors: RowErrors) -> dic
     elif len(row["site"]) > 200:
         errors.add(line, "site", "must be 200 characters or fewer")
         ok = False
-    completed = parse_date(row["completed_on"])
+    elif problem := single_line_problem(row["site"]):
+        errors.add(line, "site", problem)
+        ok = False
+    completed = _check_date(line, row, "completed_on", today, errors)
     if completed is None:
-        errors.add(line, "completed_on", f"'{row['completed_on'][:20]}' is not an ISO date "
-                   "(YYYY-MM-DD)" if row["completed_on"] else "is required")
         ok = False
     language = row.get("language", "") or "en"
     if language not in LANGUAGES:
@@ -141,7 +158,8 @@ def _check_participant(line: int, row: dict[str, str], errors: RowErrors) -> dic
 
 
 def _check_appointment(
-    line: int, row: dict[str, str], known_refs: set[str] | None, errors: RowErrors
+    line: int, row: dict[str, str], known_refs: set[str] | None, errors: RowErrors,
+    today: date | None = None,
 ) -> dict | None:
     """Check one appointment row; with known_refs None the reference is checked later."""
     ok = True
@@ -150,10 +168,8 @@ def _check_appointment(
         errors.add(line, "participant_ref", f"'{ref[:64]}' is not in participants.csv "
                    "or the study" if ref else "is required")
         ok = False
-    on = parse_date(row["appointment_on"])
+    on = _check_date(line, row, "appointment_on", today or _today(), errors)
     if on is None:
-        errors.add(line, "appointment_on", f"'{row['appointment_on'][:20]}' is not an ISO date "
-                   "(YYYY-MM-DD)" if row["appointment_on"] else "is required")
         ok = False
     if row["channel"] not in CHANNELS:
         errors.add(line, "channel", f"'{row['channel'][:30]}' must be one of {', '.join(CHANNELS)}")
@@ -190,6 +206,7 @@ STAGED_PARTICIPANTS = Table(
     "cohort_import_participants", _staging,
     Column("line", Integer, primary_key=True),
     Column("ref", String, nullable=False),  # as written, checked or not
+    Column("ref_key", String, nullable=False),  # lower case: refs differing in case clash
     Column("site", String(200)),
     Column("completed_on", Date),
     Column("language", String(2)),
@@ -213,6 +230,7 @@ STAGED_APPOINTMENTS = Table(
 )
 # Created with the tables: duplicate and reference checks look rows up by ref.
 Index("cohort_import_participants_ref", STAGED_PARTICIPANTS.c.ref)
+Index("cohort_import_participants_ref_key", STAGED_PARTICIPANTS.c.ref_key)
 Index("cohort_import_appointments_ref", STAGED_APPOINTMENTS.c.ref)
 PARTICIPANT_FIELDS = ("site", "completed_on", "language", "email", "phone", *SCORE_COLUMNS)
 
@@ -225,6 +243,7 @@ def import_cohort(
     *,
     participants_name: str = "participants.csv",
     appointments_name: str = "appointments.csv",
+    today: date | None = None,
 ) -> CohortImportResult:
     """Validate both files completely, then write everything or nothing.
 
@@ -234,49 +253,66 @@ def import_cohort(
     and unknown references are found by the database, and the writes are a handful of
     INSERT ... SELECT and UPDATE ... FROM statements, so a million rows need neither a
     million ORM objects nor the file in memory as Python rows.
+
+    A participant already in the study gets only the columns the file has: an absent
+    column leaves its value as it is, a blank cell in a present column clears it. Dates
+    after `today` (the service clock's; the system date if not given) are refused.
     """
     session.flush()  # the study (and anything else pending) must exist for the SQL below
     conn = session.connection()
     _create_staging(conn)
     try:
         return _import(session, conn, study, participants_csv, appointments_csv,
-                       participants_name, appointments_name)
+                       participants_name, appointments_name, today or _today())
     except (CsvFileError, ImportRejected):
         _drop_staging(conn)
         raise
 
 
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
 def _import(session, conn, study, participants_csv, appointments_csv, participants_name,
-            appointments_name) -> CohortImportResult:
+            appointments_name, today: date) -> CohortImportResult:
     p_errors = RowErrors(participants_name)
     staged = 0
-    rows = _stream_rows(participants_csv, participants_name, PARTICIPANT_REQUIRED,
-                        PARTICIPANT_OPTIONAL)
+    header, rows = open_rows(participants_csv, participants_name, PARTICIPANT_REQUIRED,
+                             (*PARTICIPANT_REQUIRED, *PARTICIPANT_OPTIONAL))
+    # Only the columns the file has are written to participants already in the study.
+    present = [name for name in PARTICIPANT_FIELDS if name in header]
     while chunk := list(islice(rows, CHUNK)):
         batch = []
         for line, row in chunk:
-            checked = _check_participant(line, row, p_errors) or {}
+            checked = _check_participant(line, row, today, p_errors) or {}
             checked.pop("ref", None)
-            batch.append({"line": line, "ref": row["participant_ref"],
+            ref = row["participant_ref"]
+            batch.append({"line": line, "ref": ref, "ref_key": ref.lower(),
                           **{name: checked.get(name) for name in PARTICIPANT_FIELDS}})
         _stage(conn, STAGED_PARTICIPANTS, batch)
         staged += len(batch)
     if not staged:
         p_errors.add(1, "", "the file has a header but no participants")
-    for line, ref, first in _duplicates(conn):
+    for line, ref, first, first_ref in _duplicates(conn):
+        same = "" if ref == first_ref else f" as '{first_ref[:64]}' (references differing " \
+            "only in capitals are the same person)"
         p_errors.add(line, "participant_ref",
-                     f"'{ref}' appears twice in the file (first on line {first})")
+                     f"'{ref[:64]}' appears twice in the file{same} (first on line {first})")
+    for line, ref, stored in _case_clashes(conn, study):
+        p_errors.add(line, "participant_ref",
+                     f"'{ref[:64]}' differs only in capitals from '{stored}', already in the "
+                     "study; use the same spelling to update that participant")
     p_errors.problems.sort(key=lambda problem: problem[0])  # stable: in reading order
 
     a_errors = RowErrors(appointments_name)
     visits = 0
     if appointments_csv is not None:
-        rows = _stream_rows(appointments_csv, appointments_name, APPOINTMENT_REQUIRED,
-                            ("workability",))
+        _, rows = open_rows(appointments_csv, appointments_name, APPOINTMENT_REQUIRED,
+                            (*APPOINTMENT_REQUIRED, "workability"))
         while chunk := list(islice(rows, CHUNK)):
             batch = []
             for line, row in chunk:
-                checked = _check_appointment(line, row, None, a_errors) or {}
+                checked = _check_appointment(line, row, None, a_errors, today) or {}
                 batch.append({
                     "line": line, "ref": row["participant_ref"], "valid": bool(checked),
                     **{name: checked.get(name) for name in
@@ -292,7 +328,7 @@ def _import(session, conn, study, participants_csv, appointments_csv, participan
     if p_errors or a_errors:
         raise ImportRejected([e for e in (p_errors, a_errors) if e])
 
-    created, updated = _write_participants(conn, study)
+    created, updated = _write_participants(conn, study, present)
     if visits:
         _write_appointments(conn, study)
     scheduled = _schedule(conn, study)
@@ -331,18 +367,34 @@ def _drop_staging(conn: Connection) -> None:
 
 
 def _duplicates(conn: Connection):
-    """(line, ref, first line) for every repeat of a reference, in file order."""
+    """(line, ref, first line, first ref) for every repeat of a reference, in file order;
+    references differing only in case are repeats."""
     s = STAGED_PARTICIPANTS
     first = (
-        select(s.c.ref, func.min(s.c.line).label("first"))
-        .group_by(s.c.ref)
+        select(s.c.ref_key, func.min(s.c.line).label("first"))
+        .group_by(s.c.ref_key)
         .having(func.count() > 1)
         .subquery()
     )
+    original = s.alias("original")
     return conn.execute(
-        select(s.c.line, s.c.ref, first.c.first)
-        .join(first, first.c.ref == s.c.ref)
+        select(s.c.line, s.c.ref, first.c.first, original.c.ref)
+        .join(first, first.c.ref_key == s.c.ref_key)
+        .join(original, original.c.line == first.c.first)
         .where(s.c.line > first.c.first)
+        .order_by(s.c.line)
+    )
+
+
+def _case_clashes(conn: Connection, study: Study):
+    """(line, ref, stored ref) for references that differ only in case from a participant
+    already in the study (index ix_participants_ref_lower, migration 0008)."""
+    s = STAGED_PARTICIPANTS
+    p = Participant.__table__
+    return conn.execute(
+        select(s.c.line, s.c.ref, p.c.ref)
+        .join(p, and_(p.c.study_id == study.id, func.lower(p.c.ref) == s.c.ref_key))
+        .where(p.c.ref != s.c.ref)
         .order_by(s.c.line)
     )
 
@@ -359,14 +411,15 @@ def _unknown_appointment_refs(conn: Connection, study: Study):
     )
 
 
-def _write_participants(conn: Connection, study: Study) -> tuple[int, int]:
-    """Update the participants already in the study, then insert the new ones in file order."""
+def _write_participants(conn: Connection, study: Study, present: list[str]) -> tuple[int, int]:
+    """Update the participants already in the study (only the `present` columns), then
+    insert the new ones in file order."""
     s = STAGED_PARTICIPANTS
     table = Participant.__table__
     updated = conn.execute(
         update(table)
         .where(table.c.study_id == study.id, table.c.ref == s.c.ref)
-        .values({name: s.c[name] for name in PARTICIPANT_FIELDS})
+        .values({name: s.c[name] for name in present})
     ).rowcount
     new = (
         select(literal(study.id), s.c.ref, *[s.c[name] for name in PARTICIPANT_FIELDS])
@@ -453,92 +506,3 @@ def _schedule(conn: Connection, study: Study) -> int:
             execution_options={"preserve_rowcount": True},
         ).rowcount
     return created
-
-
-def _stream_rows(
-    data: bytes | str | os.PathLike | BinaryIO,
-    filename: str,
-    required: tuple[str, ...],
-    optional: tuple[str, ...] = (),
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs as csv_rows.read_rows gives them, read as a stream.
-
-    The same checks and messages as read_rows (encoding, binary data, header, cell count),
-    but the file is never held as text or as a list of rows. Header problems are raised
-    before the first row is produced.
-    """
-    text = _open_text(data, filename)
-    if isinstance(data, os.PathLike):
-        return _closing(_header_then_rows(text, filename, required), text)
-    return _header_then_rows(text, filename, required)
-
-
-def _closing(rows: Iterator, stream: io.TextIOBase) -> Iterator:
-    """The rows of a file this module opened, closing it once they are read."""
-    with stream:
-        yield from rows
-
-
-def _header_then_rows(text: io.TextIOBase, filename: str, required: tuple[str, ...]):
-    reader = csv.reader(text)
-    header = read_header(reader, filename, required)
-    return _rows(reader, header, filename)
-
-
-def _rows(reader, header: list[str], filename: str) -> Iterator[tuple[int, dict[str, str]]]:
-    width = len(header)
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) > width:
-                raise CsvFileError(
-                    f"{filename} line {line}: the row has {len(row)} cells but the header "
-                    f"has {width} columns."
-                )
-            cells = dict(zip(header, [cell.strip() for cell in row], strict=False))
-            if len(row) < width:
-                for name in header[len(row):]:
-                    cells[name] = ""
-            yield line, cells
-    except csv.Error as exc:
-        raise CsvFileError(f"{filename} line {reader.line_num}: {exc}") from None
-
-
-def _open_text(data: bytes | str | os.PathLike | BinaryIO, filename: str) -> io.TextIOBase:
-    """A text stream over the file, after checking it is UTF-8 with no NUL bytes."""
-    if isinstance(data, str):
-        if "\x00" in data:
-            raise CsvFileError(f"{filename}: the file contains binary data, not CSV text.")
-        return io.StringIO(data.removeprefix("\ufeff"), newline="")
-    if isinstance(data, os.PathLike):
-        data = open(data, "rb")  # noqa: SIM115 - closed with the text stream wrapping it
-    if isinstance(data, bytes | bytearray | memoryview):
-        if len(data) > MAX_BYTES:
-            raise CsvFileError(f"{filename}: the file is larger than 200 MB.")
-        data = io.BytesIO(data)
-    _check_utf8(data, filename)
-    return io.TextIOWrapper(data, encoding="utf-8-sig", newline="")
-
-
-def _check_utf8(stream: BinaryIO, filename: str, block: int = 1 << 20) -> None:
-    """Read the stream once in blocks: UTF-8 throughout, no NUL byte; then rewind it."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    offset = 0
-    while True:
-        chunk = stream.read(block)
-        pending = len(decoder.getstate()[0])
-        try:
-            decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as exc:
-            raise CsvFileError(
-                f"{filename}: the file is not UTF-8 text (byte {offset - pending + exc.start}); "
-                "save it as 'CSV UTF-8' and try again."
-            ) from None
-        if b"\x00" in chunk:
-            raise CsvFileError(f"{filename}: the file contains binary data, not CSV text.")
-        if not chunk:
-            break
-        offset += len(chunk)
-    stream.seek(0)

@@ -12,7 +12,24 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
-DEFAULT_INSTANCE = Path(os.environ.get("SURVEYS_INSTANCE_PATH", Path.cwd() / "instance"))
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def instance_dir() -> Path:
+    """The instance folder (secret key, embedded database, outbox), never the working directory.
+
+    SURVEYS_INSTANCE_DIR (SURVEYS_INSTANCE_PATH is its older name), else `instance/` of the
+    source checkout the package runs from, else a per-user data folder. A fixed place,
+    because personal links are derived from the secret kept there: a command run from
+    another folder must find the same one.
+    """
+    chosen = os.environ.get("SURVEYS_INSTANCE_DIR") or os.environ.get("SURVEYS_INSTANCE_PATH")
+    if chosen:
+        return Path(chosen).expanduser().absolute()
+    if (CHECKOUT / "pyproject.toml").is_file():
+        return CHECKOUT / "instance"
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home).expanduser().absolute() / "surveys"
 
 
 class Base(DeclarativeBase):
@@ -24,8 +41,9 @@ def database_url() -> str:
     url = os.environ.get("SURVEYS_DATABASE_URL")
     if url:
         return url
-    DEFAULT_INSTANCE.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{DEFAULT_INSTANCE / 'surveys.sqlite3'}"
+    instance = instance_dir()
+    instance.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{instance / 'surveys.sqlite3'}"
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -36,8 +54,12 @@ def make_engine(url: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    from surveys.reports.cache import watch_engine
+
+    watch_engine(engine)  # cached reports see every write, from any process
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session, joinedload
 
 from surveys import tokens
@@ -21,6 +21,7 @@ from surveys.models import (
     Invitation,
     InvitationStatus,
     Participant,
+    Response,
     Study,
     Wave,
 )
@@ -251,6 +252,40 @@ def claim_deliveries(session: Session, now: datetime, limit: int = 50) -> list[I
             .with_for_update(skip_locked=True, of=Invitation)
         ).unique()
     )
+
+
+# Why a claimed email was not sent (stored in last_error; shown to researchers).
+CANCEL_REASONS = ("answered", "closed", "no_email")
+
+
+def cancel_reason(session: Session, inv: Invitation, now: datetime) -> str | None:
+    """Why this email must not go now, or None: checked at sending time, in the
+    transaction that claimed (and, on PostgreSQL, row-locked) the invitation, because a
+    reminder queued earlier, or retried after a mail outage, may meet a client who has
+    answered since, a link that has closed, or contact details erased meanwhile.
+    (An erased participant's invitations are deleted, so they are never claimed.)"""
+    answered = session.scalar(
+        select(Response.id).where(
+            Response.status == "submitted",
+            or_(Response.invitation_id == inv.id,
+                and_(Response.participant_id == inv.participant_id,
+                     Response.wave_id == inv.wave_id)),
+        ).limit(1)
+    )
+    if inv.status == InvitationStatus.COMPLETED or answered is not None:
+        return "answered"
+    if inv.status != InvitationStatus.ISSUED or (
+            inv.closes_on is not None and inv.closes_on < now.date()):
+        return "closed"
+    if not inv.participant.email:
+        return "no_email"
+    return None
+
+
+def cancel_delivery(inv: Invitation, reason: str) -> None:
+    inv.delivery_status = DeliveryStatus.CANCELLED
+    inv.last_error = reason
+    inv.next_attempt_at = None
 
 
 def record_delivery(

@@ -21,6 +21,9 @@ extends the study's end date, so it counts until that date has passed.
   linked, as they do for any response with an unknown reference, so totals
   already shared with evaluators stay explainable. With `delete_responses`
   they are deleted too.
+- removed from the outbox folder (embedded mode without an SMTP server): every
+  email to the participant, found by address and by the Message-IDs of their
+  invitations (`erase_outbox_copies`), so no copy of their address or link stays.
 - kept: the audit log, which never held the participant's reference or
   answers; the erasure itself is recorded with a keyed digest of the
   reference (enough to confirm a later question "was REF erased?", but the log
@@ -111,6 +114,11 @@ class ErasureReport:
     responses_unlinked: int = 0
     free_text_answers_removed: int = 0
     responses_deleted: int = 0
+    # Emails deleted from the outbox folder; None when mail goes through an SMTP server.
+    outbox_messages: int | None = None
+    # What finds their copies in the outbox: never printed or audited.
+    email: str | None = field(default=None, repr=False)
+    nonces: list[str] = field(default_factory=list, repr=False)
 
     def lines(self) -> list[str]:
         return [
@@ -123,7 +131,9 @@ class ErasureReport:
             f"  responses kept without any link to the participant: {self.responses_unlinked}"
             f" (free-text answers removed: {self.free_text_answers_removed})",
             f"  responses deleted: {self.responses_deleted}",
-        ]
+        ] + ([] if self.outbox_messages is None else [
+            f"  emails removed from the outbox folder: {self.outbox_messages}"
+        ])
 
     def counts(self) -> dict:
         return {
@@ -134,7 +144,23 @@ class ErasureReport:
             "responses_unlinked": self.responses_unlinked,
             "free_text_answers_removed": self.free_text_answers_removed,
             "responses_deleted": self.responses_deleted,
+            "outbox_messages": self.outbox_messages,
         }
+
+
+def erase_outbox_copies(outbox, report: ErasureReport, message_id) -> int:
+    """Delete the outbox copies (.eml files) of every email to the erased participant.
+
+    `outbox` is a surveys.mailer.OutboxMailer; `message_id(nonce, kind)` gives the
+    Message-ID the dispatcher used, which finds their emails even when the address was
+    already erased as spent. Records and returns how many files went.
+    """
+    kinds = ("invitation", "reminder")
+    ids = {message_id(nonce, kind) for nonce in report.nonces for kind in kinds}
+    report.outbox_messages = outbox.erase(
+        addresses=[report.email] if report.email else [], message_ids=ids
+    )
+    return report.outbox_messages
 
 
 def _free_text_ids(name: str, version: str, cache: dict) -> set[str]:
@@ -182,6 +208,7 @@ def erase_participant(
     report = ErasureReport(study=study.slug, ref=ref)
     report.contact_details = [name for name in ("email", "phone") if getattr(participant, name)]
     report.scores = [name for name in SCORE_FIELDS if getattr(participant, name) is not None]
+    report.email = participant.email
     report.appointments = session.scalar(
         select(func.count()).select_from(Appointment)
         .where(Appointment.participant_id == participant.id)
@@ -190,6 +217,9 @@ def erase_participant(
         select(Invitation.id).where(Invitation.participant_id == participant.id)
     ))
     report.invitations = len(invitation_ids)
+    report.nonces = [n for n in session.scalars(
+        select(Invitation.nonce).where(Invitation.participant_id == participant.id)
+    ) if n]
     wave_ids = select(Wave.id).where(Wave.study_id == study.id)
     responses = session.scalars(
         select(Response).where(

@@ -20,14 +20,16 @@ every outcome column is given, the outcomes must add up to eligible_referrals.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveys.cohort_import import ImportRejected
-from surveys.csv_rows import RowErrors, read_rows
+from surveys.csv_rows import RowErrors, open_rows, single_line_problem
 from surveys.models import SiteReferral, Study
 
 REQUIRED = ("site", "eligible_referrals", "successfully_closed")
@@ -68,12 +70,16 @@ def _check(line: int, row: dict[str, str], errors: RowErrors) -> dict | None:
         errors.add(line, "site", "is required")
     elif len(site) > 200:
         errors.add(line, "site", "must be 200 characters or fewer")
+    elif problem := single_line_problem(site):
+        errors.add(line, "site", problem)
     fte = row.get("fte", "")
     if fte and not FTE_PATTERN.match(fte):
         errors.add(line, "fte", f"'{fte[:20]}' is not a number such as 1 or 0.7")
     note = row.get("note", "")
     if len(note) > 200:
         errors.add(line, "note", "must be 200 characters or fewer")
+    elif problem := single_line_problem(note):
+        errors.add(line, "note", problem)
     counts = {
         column: _count(line, column, row.get(column, ""), errors, column in REQUIRED)
         for column in COUNT_COLUMNS
@@ -97,14 +103,21 @@ def _check(line: int, row: dict[str, str], errors: RowErrors) -> dict | None:
 
 
 def import_referrals(
-    session: Session, study: Study, data: bytes | str, *, filename: str = "referrals.csv"
+    session: Session,
+    study: Study,
+    data: bytes | str | os.PathLike | BinaryIO,
+    *,
+    filename: str = "referrals.csv",
 ) -> ReferralImportResult:
-    """Validate the whole file, then store every row or none. The caller commits."""
-    _, rows = read_rows(data, filename, REQUIRED, OPTIONAL)
+    """Validate the whole file (read as a stream), then store every row or none. The
+    caller commits."""
+    _, rows = open_rows(data, filename, REQUIRED, COLUMNS)
     errors = RowErrors(filename)
     checked: dict[str, dict] = {}
     first_line: dict[str, int] = {}
+    count = 0
     for line, row in rows:
+        count += 1
         fields = _check(line, row, errors)
         site = row["site"]
         if site in first_line:
@@ -114,7 +127,7 @@ def import_referrals(
         first_line[site] = line
         if fields:
             checked[site] = fields
-    if not rows:
+    if not count:
         errors.add(1, "", "the file has a header but no sites")
     if errors:
         raise ImportRejected([errors])

@@ -12,6 +12,7 @@ import io
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 
+from surveys import i18n
 from surveys.i18n import translate
 from surveys.models import Participant, Response, Study
 from surveys.studies import wave_by_code
@@ -111,7 +112,6 @@ def _before_after(rows: list[tuple]) -> dict:
     `rows` are paired_score_counts' (baseline, follow-up, count) for one measure.
     """
     from analysis.paired import mean_from_counts, median_from_counts
-    from analysis.rounding import places
 
     before: dict[int, int] = {}
     after: dict[int, int] = {}
@@ -120,17 +120,25 @@ def _before_after(rows: list[tuple]) -> dict:
             before[b] = before.get(b, 0) + n
             after[f] = after.get(f, 0) + n
     return {
-        "baseline_mean": places(mean_from_counts(before)),
-        "follow_up_mean": places(mean_from_counts(after)),
-        "baseline_median": places(median_from_counts(before), 1),
-        "follow_up_median": places(median_from_counts(after), 1),
+        "baseline_mean": mean_from_counts(before),
+        "follow_up_mean": mean_from_counts(after),
+        "baseline_median": median_from_counts(before),
+        "follow_up_median": median_from_counts(after),
     }
 
 
 def caveat_sentence(caveat, language: str) -> str:
-    from analysis.caveats import CAVEAT_TEMPLATES
+    """The caveat in `language`; plural templates go through ngettext with their count (a
+    count hidden by disclosure control, "[c]", takes the plural form)."""
+    from analysis.caveats import CAVEAT_TEMPLATES, Plural
 
-    return translate(CAVEAT_TEMPLATES[caveat.code], language).format(**caveat.params)
+    found = CAVEAT_TEMPLATES[caveat.code]
+    if isinstance(found, Plural):
+        count = caveat.params.get(found.count)
+        n = count if isinstance(count, int) and not isinstance(count, bool) else 2
+        form = i18n.catalog(language).ngettext(found.singular, found.plural, n)
+        return form.format(**caveat.params)
+    return translate(found, language).format(**caveat.params)
 
 
 # Reliable-change thresholds (points) when the study sets none: the 0-10 work ability

@@ -2,6 +2,8 @@
 
 Everything a deployment changes comes from `SURVEYS_*` variables, so the same
 code runs embedded (SQLite, one process) and in production (PostgreSQL, many).
+A setting that cannot work stops start-up with one line naming the variable and
+what it expects (`SettingsError`), never a traceback.
 """
 
 from __future__ import annotations
@@ -10,25 +12,166 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from surveys.db import DEFAULT_INSTANCE, database_url
+import click
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from surveys import tokens
+from surveys.db import database_url, instance_dir, make_engine
+
+KEY_MISMATCH = (
+    "The secret key does not match this database's issued links; set SURVEYS_SECRET_KEY "
+    "or SURVEYS_INSTANCE_DIR to the instance that issued them."
+)
+URL_EXAMPLE = "postgresql://user:password@host:5432/surveys or sqlite:////path/to/surveys.sqlite3"
 
 
-def _secret(instance: Path) -> str:
-    """SURVEYS_SECRET_KEY, else a random key kept in the instance folder.
+class SettingsError(click.ClickException):
+    """A setting that cannot work. A ClickException, so every command shows one line."""
 
-    Personal links are derived from this secret, so it must survive restarts.
+
+def _integer(name: str, default: int, low: int, high: int | None, expected: str) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        raise SettingsError(f"{name} must be {expected}, not '{raw[:40]}'.")
+    return value
+
+
+def _base_url() -> str:
+    raw = os.environ.get("SURVEYS_BASE_URL", "").strip() or "http://127.0.0.1:5000"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise SettingsError("SURVEYS_BASE_URL must be an http:// or https:// address, "
+                            "e.g. https://surveys.example.gov.uk.")
+    return raw.rstrip("/")
+
+
+def _mail_from() -> str:
+    value = os.environ.get("SURVEYS_MAIL_FROM", "").strip() or "surveys@example.org"
+    local, at, domain = value.rpartition("@")
+    if not (at and local and domain) or any(c.isspace() or c in "<>,;" for c in value):
+        raise SettingsError("SURVEYS_MAIL_FROM must be one email address, "
+                            "e.g. surveys@example.gov.uk.")
+    return value
+
+
+def _checked_database_url() -> str:
+    """The database URL, refused at once if it cannot name a database we can open."""
+    try:
+        url = database_url()
+    except OSError as exc:
+        raise SettingsError(f"The instance folder {instance_dir()} cannot be created "
+                            f"({exc.strerror}): set SURVEYS_INSTANCE_DIR to a writable folder."
+                            ) from None
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SettingsError(f"SURVEYS_DATABASE_URL is not a database URL: expected e.g. "
+                            f"{URL_EXAMPLE}.") from None
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise SettingsError(
+            f"SURVEYS_DATABASE_URL names an unknown database driver '{parsed.drivername}': "
+            "expected postgresql:// or sqlite://."
+        ) from None
+    return url
+
+
+def _issued_links(url: str) -> list[tuple[str, str]]:
+    """(nonce, token hash) of a few issued invitations: what the secret key must reproduce.
+
+    Read through the unique index on the token hash, so this stays instant on any size.
+    Also proves the database can be reached before anything starts.
+    """
+    try:
+        engine = make_engine(url)
+    except ImportError as exc:
+        raise SettingsError(f"SURVEYS_DATABASE_URL needs a database driver that is not "
+                            f"installed ({exc.name}): expected postgresql:// or sqlite://."
+                            ) from None
+    except (ArgumentError, SQLAlchemyError, ValueError, TypeError) as exc:
+        raise SettingsError(f"SURVEYS_DATABASE_URL cannot be used: {_first_line(exc)}.") from None
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("invitations"):
+                return []  # no schema yet: nothing issued
+            rows = conn.execute(text(
+                "SELECT nonce, token_hash FROM invitations WHERE token_hash IS NOT NULL "
+                "ORDER BY token_hash LIMIT 5"
+            )).all()
+    except SQLAlchemyError as exc:
+        raise SettingsError(f"Cannot use the database in SURVEYS_DATABASE_URL: "
+                            f"{_first_line(exc)}.") from None
+    finally:
+        engine.dispose()
+    return [(nonce, token_hash) for nonce, token_hash in rows if nonce]
+
+
+def _first_line(exc: Exception) -> str:
+    text_ = str(getattr(exc, "orig", None) or exc).strip()
+    return (text_.splitlines() or [type(exc).__name__])[0].rstrip(".")
+
+
+def _create_key(path: Path) -> str:
+    """Write a new random key; two processes starting at once end up with the same one."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(32)
+        draft = path.with_name(f".secret_key.{os.getpid()}")
+        draft.write_text(value)
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)  # atomic, and fails if another process made one first
+        except FileExistsError:
+            value = path.read_text().strip()
+        finally:
+            draft.unlink(missing_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"Cannot write the secret key {path} ({exc.strerror}): set "
+                            f"SURVEYS_INSTANCE_DIR to a writable folder or set "
+                            f"SURVEYS_SECRET_KEY.") from None
+    return value
+
+
+def _secret(instance: Path, issued: list[tuple[str, str]]) -> str:
+    """SURVEYS_SECRET_KEY, else the key kept in the instance folder, else a new one.
+
+    Personal links are derived from this secret, so a key that does not rebuild the
+    links already issued is refused, and no new key is made while issued links exist.
     """
     value = os.environ.get("SURVEYS_SECRET_KEY")
-    if value:
-        return value
-    path = instance / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(32)
-    path.write_text(value)
-    path.chmod(0o600)
+    if not value:
+        path = instance / "secret_key"
+        try:
+            value = path.read_text().strip() if path.exists() else None
+        except OSError as exc:
+            raise SettingsError(f"Cannot read the secret key {path} ({exc.strerror}).") from None
+        if value is None:
+            if issued:
+                raise SettingsError(
+                    f"There is no secret key in {instance} but this database has issued "
+                    "links; set SURVEYS_SECRET_KEY or SURVEYS_INSTANCE_DIR to the instance "
+                    "that issued them."
+                )
+            value = _create_key(path)
+        elif not value:
+            raise SettingsError(f"The secret key file {path} is empty: set SURVEYS_SECRET_KEY "
+                                "or restore the file.")
+    if issued and not any(
+        tokens.matches(tokens.derive_token(value, nonce), token_hash)
+        for nonce, token_hash in issued
+    ):
+        raise SettingsError(KEY_MISMATCH)
     return value
 
 
@@ -48,21 +191,47 @@ class Settings:
     contact_cleanup_minutes: int = 60
     mail_retry_limit: int = 5
     mail_retry_base_seconds: int = 60
+    # The instance folder (surveys/db.py `instance_dir`); None: Flask's default.
+    instance: Path | None = None
+    # Reverse proxies in front whose X-Forwarded-* headers are trusted.
+    proxy_hops: int = 0
+    # Reports built at once on this machine (every web process together); the rest get a
+    # 503 "try again" at once, so report work never holds every web worker (9 of issue 11).
+    report_concurrency: int = max(1, (os.cpu_count() or 2) // 2)
     extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
-        instance = DEFAULT_INSTANCE
-        smtp_host = os.environ.get("SURVEYS_SMTP_HOST") or None
+        """Read and check every setting; SettingsError (one line) for any that cannot work."""
+        # Cheap checks first, so a typo is reported before the database is touched.
+        smtp_host = os.environ.get("SURVEYS_SMTP_HOST", "").strip() or None
+        smtp_port = _integer("SURVEYS_SMTP_PORT", 25, 1, 65535, "a port number from 1 to 65535")
+        dispatch_interval = _integer("SURVEYS_DISPATCH_INTERVAL", 60, 1, None,
+                                     "a whole number of seconds, 1 or more")
+        cleanup = _integer("SURVEYS_CONTACT_CLEANUP_MINUTES", 60, 1, None,
+                           "a whole number of minutes, 1 or more")
+        proxy_hops = _integer("SURVEYS_PROXY_HOPS", 0, 0, None, "a whole number, 0 or more")
+        report_concurrency = _integer("SURVEYS_REPORT_CONCURRENCY",
+                                      max(1, (os.cpu_count() or 2) // 2), 1, None,
+                                      "a whole number, 1 or more")
+        base_url = _base_url()
+        mail_from = _mail_from()
+        instance = instance_dir()
+        if instance.exists() and not instance.is_dir():
+            raise SettingsError(f"SURVEYS_INSTANCE_DIR must be a folder; {instance} is a file.")
+        url = _checked_database_url()
         return cls(
-            database_url=database_url(),
-            secret_key=_secret(instance),
-            base_url=os.environ.get("SURVEYS_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            database_url=url,
+            secret_key=_secret(instance, _issued_links(url)),
+            base_url=base_url,
             smtp_host=smtp_host,
-            smtp_port=int(os.environ.get("SURVEYS_SMTP_PORT", "25")),
-            mail_from=os.environ.get("SURVEYS_MAIL_FROM", "surveys@example.org"),
+            smtp_port=smtp_port,
+            mail_from=mail_from,
             # Without an SMTP server, messages go to files a person can open.
             outbox=None if smtp_host else instance / "outbox",
-            dispatch_interval=int(os.environ.get("SURVEYS_DISPATCH_INTERVAL", "60")),
-            contact_cleanup_minutes=int(os.environ.get("SURVEYS_CONTACT_CLEANUP_MINUTES", "60")),
+            dispatch_interval=dispatch_interval,
+            contact_cleanup_minutes=cleanup,
+            instance=instance,
+            proxy_hops=proxy_hops,
+            report_concurrency=report_concurrency,
         )

@@ -9,9 +9,17 @@ they share the work through row locks in the database). See docs/production.md.
 
 from __future__ import annotations
 
-from surveys import create_app
+import sys
 
-app = create_app()
+from surveys import create_app
+from surveys.settings import SettingsError
+
+try:
+    app = create_app()
+except SettingsError as exc:
+    # Refuse to start, in one line (gunicorn then stops: "App failed to load").
+    print(f"Error: {exc.format_message()}", file=sys.stderr, flush=True)
+    sys.exit(4)  # gunicorn's APP_LOAD_ERROR: the master halts instead of respawning workers
 
 
 @app.get("/healthz")

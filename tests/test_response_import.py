@@ -66,6 +66,12 @@ def cohort(runner, tmp_path, clock):
     assert runner.invoke(args=["import-cohort", "--participants", str(path)]).exit_code == 0
 
 
+@pytest.fixture
+def later(clock):
+    """The clock a few weeks on: wave two (due 2026-04-13) has been answered by telephone."""
+    clock.advance(days=50)
+
+
 def stored(session_factory) -> list[Response]:
     with session_factory() as s:
         rows = s.scalars(select(Response).order_by(Response.id)).all()
@@ -79,6 +85,7 @@ def test_every_question_id_of_the_wave_is_accepted_and_unlinked_rows_are_kept(
     dispatch(session_factory, clock(), settings, mailer)
     clock.advance(days=42)
     dispatch(session_factory, clock(), settings, mailer)  # wave two issued to everyone
+    clock.advance(days=7)  # the telephone answers below were taken since
     wave2 = load_instrument("wave2")
     questions = wave2.questions()
     assert {"workability", "confidence", "importance"} <= {q.id for q in questions}
@@ -117,7 +124,7 @@ def test_every_question_id_of_the_wave_is_accepted_and_unlinked_rows_are_kept(
 
 
 def test_multiple_choice_cells_take_semicolons_and_any_case(
-    app, runner, cohort, session_factory, tmp_path
+    app, runner, cohort, later, session_factory, tmp_path
 ):
     path = tmp_path / "responses.csv"
     path.write_text("participant_ref,submitted_on,mode,steps_taken,steps_reasons\n"
@@ -130,7 +137,7 @@ def test_multiple_choice_cells_take_semicolons_and_any_case(
 
 
 def test_each_answer_is_checked_against_its_type_and_the_file_is_all_or_nothing(
-    app, runner, cohort, session_factory, tmp_path
+    app, runner, cohort, later, session_factory, tmp_path
 ):
     path = tmp_path / "responses.csv"
     path.write_text(
@@ -165,7 +172,7 @@ def test_each_answer_is_checked_against_its_type_and_the_file_is_all_or_nothing(
 
 
 def test_a_column_that_is_not_a_question_of_the_wave_is_refused_with_the_right_ids(
-    app, runner, cohort, session_factory, tmp_path
+    app, runner, cohort, later, session_factory, tmp_path
 ):
     path = tmp_path / "responses.csv"
     path.write_text("participant_ref,submitted_on,mode,workability,satisfaction\n"
@@ -178,7 +185,7 @@ def test_a_column_that_is_not_a_question_of_the_wave_is_refused_with_the_right_i
 
 
 def test_researchers_upload_responses_on_the_web(
-    app, client, runner, cohort, session_factory, tmp_path
+    app, client, runner, cohort, later, session_factory, tmp_path
 ):
     staff_member(client, session_factory, "researcher")
     good = ("participant_ref,submitted_on,mode,workability,confidence,importance,steps_reasons\n"
@@ -250,25 +257,26 @@ def test_researchers_export_a_waves_responses_one_row_each(
                          "steps_reasons_other": "=HYPERLINK(\"http://evil.example\")",
                          "more_steps_planned": "some", "seen_work_coach": "no"})
     assert send_answers(client).headers["Location"].endswith("/q/done")
+    clock.advance(days=3)
     path = tmp_path / "responses.csv"
     path.write_text("participant_ref,submitted_on,mode,workability,comments\n"
-                    "R-1,2026-04-10,telephone,4,+ felt better\n"
-                    "-ODD-REF,2026-04-11,telephone,2,@mention\n")
+                    "R-1,2026-04-14,telephone,4,+ felt better\n"
+                    "-ODD-REF,2026-04-15,telephone,2,@mention\n")
     assert runner.invoke(args=["import-responses", "--wave", "wave2", str(path)]).exit_code == 0
 
     rows = export(runner, "--wave", "wave2")
     wave2 = load_instrument("wave2")
     assert list(rows[0]) == ["participant_ref", "submitted_on", "mode", "instrument_version",
                              *(q.id for q in wave2.questions())]
-    assert [r["participant_ref"] for r in rows] == ["R-1", "'-ODD-REF", "R-3"]  # by date
-    web = rows[2]
+    assert [r["participant_ref"] for r in rows] == ["R-3", "R-1", "'-ODD-REF"]  # by date
+    web = rows[0]
     assert (web["submitted_on"], web["mode"], web["instrument_version"]) == (
         "2026-04-13", "web", wave2.version)
     assert (web["workability"], web["steps_taken"], web["steps_reasons"]) == (
         "9", "none", "no_places;other")
     assert web["steps_reasons_other"] == "'=HYPERLINK(\"http://evil.example\")"
     assert web["steps_helped"] == "" and web["discussed_plan"] == ""  # routed past
-    assert rows[0]["comments"] == "'+ felt better" and rows[1]["comments"] == "'@mention"
+    assert rows[1]["comments"] == "'+ felt better" and rows[2]["comments"] == "'@mention"
     assert export(runner, "--wave", "wave1") == []  # nobody answered wave one
     assert runner.invoke(args=["export-responses", "--wave", "wave1"]).stdout.startswith(
         "participant_ref,submitted_on,mode,instrument_version,satisfaction,")

@@ -116,3 +116,42 @@ def test_changing_the_schedule_moves_unissued_invitations(session_factory, clock
         s.commit()
         due = s.scalar(select(func.max(Invitation.due_on)))
     assert due == date(2026, 3, 30)
+
+
+def _answer_by_web(app, smtp, address: str) -> None:
+    from tests.helpers import WAVE1_ANSWERS, token_from
+    from tests.test_core_loop import answer_everything
+
+    answer_everything(app.test_client(), token_from(smtp.to(address)[0]), WAVE1_ANSWERS)
+
+
+def test_a_reminder_queued_before_the_answer_is_not_sent_and_researchers_see_why(
+    app, session_factory, settings, mailer, smtp, clock
+):
+    from surveys import invitations
+    from surveys.models import User
+    from tests.security.conftest import act_as
+
+    load(session_factory, person("Q-1", clock().date(), email="q1@example.org"))
+    dispatch(session_factory, clock(), settings, mailer)
+    clock.advance(days=7)
+    with session_factory() as s:  # e.g. another dispatcher process, a moment earlier
+        assert invitations.queue_reminders(s, clock()) == 1
+        s.commit()
+    _answer_by_web(app, smtp, "q1@example.org")
+    report = dispatch(session_factory, clock(), settings, mailer)
+    assert (report.sent, report.cancelled) == (0, 1)
+    assert len(smtp.to("q1@example.org")) == 1  # the invitation only, no reminder
+    assert statuses(session_factory)[("Q-1", "wave1")] == ("completed", "cancelled")
+    clock.advance(days=1)
+    assert dispatch(session_factory, clock(), settings, mailer).sent == 0
+    with session_factory() as s:
+        from surveys.accounts import create_user
+
+        create_user(s, "r@example.org", "a long and proper passphrase 2024", "researcher")
+        s.commit()
+        assert s.scalar(select(func.count()).select_from(User)) == 1
+    staff = app.test_client()
+    act_as(staff, session_factory, "researcher")
+    html = staff.get("/staff/studies/default/invitations").get_data(as_text=True)
+    assert "not sent" in html and "Reminder: already answered" in html

@@ -26,6 +26,9 @@ class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # gave up after the last retry; shown to researchers
+    # Not sent, because by sending time the questionnaire was answered, closed, or had no
+    # address to go to; the reason (CANCEL_REASONS in surveys/invitations.py) is last_error.
+    CANCELLED = "cancelled"
 
 
 class Invitation(Base):

@@ -15,6 +15,8 @@ class Participant(Base):
     __tablename__ = "participants"
     __table_args__ = (
         UniqueConstraint("study_id", "ref"),
+        # References differing only in case are one person: imports look them up here (0008).
+        Index("ix_participants_ref_lower", "study_id", text("lower(ref)")),
         # Covering index: reports that join participants (breakdowns by site, channel...)
         # read baselines in id order without the table.
         Index("ix_participants_scores", "study_id", "id", "workability_end", "confidence_end",

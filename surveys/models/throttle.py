@@ -20,3 +20,18 @@ class ThrottleEvent(Base):
     # A keyed hash of the client's address: counts can be shared without storing addresses.
     client: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInCounter(Base):
+    """Sign-in attempts in a fixed window, one row per key (an address, an account, or both).
+
+    A single upsert adds one and returns the new count, so parallel requests in any
+    number of processes each get a distinct count: none checks a password past the limit.
+    """
+
+    __tablename__ = "sign_in_counters"
+
+    # A keyed hash of what is counted (bucket, address, typed email): no addresses stored.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column()
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

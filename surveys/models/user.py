@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from surveys.db import Base
-from surveys.models.types import UTCDateTime
 
 ROLES = ("admin", "researcher", "evaluator")
 
@@ -20,7 +17,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failed sign-ins are counted per address and per account in `sign_in_counters`
+    # (surveys/throttle.py), never as a lock on the account that anyone could set off.
     # Raised at sign-out: every session signed with an older value stops working.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -22,6 +22,7 @@ from surveys.reports.table import (
     Derived,
     Independent,
     OneWay,
+    RestsOn,
     Row,
     Table,
     TwoWay,
@@ -252,6 +253,8 @@ def grid(
         rows.append(Row(item.key, item.label, cells))
         table.blocks.append(OneWay(tuple((item.key, f"{c.key}:count") for c in categories),
                                    (item.key, "base")))
+        # Each statement is a question of its own: its row rests on those who answered it.
+        table.blocks.append(RestsOn(cells["base"], tuple((item.key, c.key) for c in columns)))
         for net in nets:
             table.blocks.append(Derived((item.key, f"{net.key}:count"),
                                         tuple((item.key, f"{m}:count") for m in net.members)))

@@ -12,6 +12,7 @@ study's disclosure rule is applied to every table (surveys.reports.table.publish
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -24,7 +25,12 @@ from analysis.rounding import percent_half_up
 from instruments import load_instrument, text
 from surveys.i18n import N_
 from surveys.models import Appointment, Study, Wave
-from surveys.reporting import MEASURES, caveat_sentence, paired_report
+from surveys.reporting import (
+    MEASURES,
+    caveat_sentence,
+    paired_report,
+    reliable_change_thresholds,
+)
 from surveys.reports import queries
 from surveys.reports.breakdowns import (
     ATTENDANCE_LABELS,
@@ -34,7 +40,14 @@ from surveys.reports.breakdowns import (
     group_value,
 )
 from surveys.reports.build import ALL_COUNT, TOTAL, Category, Net, crosstab, frequency, t
-from surveys.reports.paired import paired_section, publish_paired
+from surveys.reports.paired import (
+    EVALUATOR_RULE,
+    SMALL_STUDY,
+    clients,
+    evaluator_paired,
+    paired_section,
+    publish_paired,
+)
 from surveys.reports.questions import wave_tables
 from surveys.reports.table import (
     COUNT,
@@ -45,14 +58,18 @@ from surveys.reports.table import (
     Derived,
     Independent,
     OneWay,
+    RestsOn,
     Row,
     Table,
     TwoWay,
+    evaluator_hidden,
     hidden_cells,
     publish,
     scrub,
 )
 from surveys.studies import wave_by_code
+
+log = logging.getLogger(__name__)
 
 RULE = N_(
     "Disclosure control: counts from 1 to {threshold} are suppressed and shown as [c]. Further "
@@ -455,6 +472,8 @@ def linkage_table(study: Study, linkage: dict, language: str) -> Table:
                           {f"{c}:count": sum(n for (w, _), n in linkage.items() if w == c)
                            for c in waves}, kind="total"))
     for c in waves:
+        table.blocks.append(RestsOn(table.row(TOTAL).cells[f"{c}:count"], tuple(
+            (row.key, f"{c}:{kind}") for row in table.rows for kind in ("count", "percent"))))
         table.blocks.append(OneWay(tuple((k, f"{c}:count") for k, _ in LINKAGE_ROWS),
                                    (TOTAL, f"{c}:count")))
         table.blocks.append(Derived(("unlinked", f"{c}:count"),
@@ -490,7 +509,7 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
                NUMBER, 1),
         Column("u", t(N_("Mann-Whitney U"), language), NUMBER, 1),
         Column("p", t(N_("p (two-sided)"), language), NUMBER, 3),
-        Column("method", t(N_("Method (SciPy)"), language), TEXT),
+        Column("method", t(N_("Method"), language), TEXT),
         Column("may_differ", t(N_("May differ"), language), TEXT),
     ]
     table = Table(
@@ -501,6 +520,7 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
         base_text=t(N_("Base: clients sent the {wave} questionnaire, by whether they answered "
                        "it."), language, wave=wave.code),
     )
+    tested = True
     for measure, column in MEASURES.items():
         counts = queries.end_scores_by_response(session, study, wave, column)
         check = _attrition(frozenset(counts.items()))
@@ -511,10 +531,16 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
             "non_responders_median": check.median_non_responders,
             "u": check.statistic,
             "p": check.p,
-            "method": check.method or "",
+            "method": check.method_text,
             "may_differ": t(N_("yes"), language) if check.may_bias else t(N_("no"), language),
         }))
         table.blocks.append(Independent(((measure, "responders"), (measure, "non_responders"))))
+        # Medians and the test rest on each group: hidden from evaluators if either is small.
+        results = ((measure, "u"), (measure, "p"), (measure, "may_differ"))
+        table.blocks.append(RestsOn(check.n_responders,
+                                    ((measure, "responders_median"), *results)))
+        table.blocks.append(RestsOn(check.n_non_responders,
+                                    ((measure, "non_responders_median"), *results)))
         for key in ("responders_median", "u", "p"):
             table.blocks.append(Derived((measure, key), ((measure, "responders"),)))
         for key in ("non_responders_median", "u", "p"):
@@ -523,10 +549,17 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
             table.caveats.append(f"{t(MEASURE_NAMES[measure], language)}: "
                                  f"{caveat_sentence(caveat, language)}")
             table.caveat_codes.append(caveat.code)
-    if not table.caveats:
+        tested = tested and check.p is not None
+    if tested and not table.caveats:
         table.notes.append(t(N_("No sign that those who answered started from different scores "
                                 "than those who did not (two-sided Mann-Whitney test, p of 0.05 "
                                 "or more and medians less than 1 point apart)."), language))
+    table.notes.append(t(N_(
+        "p is two-sided: the chance, if answering had nothing to do with the score, of a "
+        "Mann-Whitney U at least as far from its expected value as the one observed, in "
+        "either direction (tied scores share their average rank). It is exact where it can "
+        "be worked out quickly, otherwise estimated from random regroupings until the "
+        "estimate is clearly on one side of 0.05; the method column says which."), language))
     return table
 
 
@@ -552,31 +585,59 @@ def evaluation_report(
     language: str = "en",
     publication: bool = False,
     breakdown: str | None = None,
+    evaluator: bool = False,
 ) -> dict[str, Any]:
+    """The report; `evaluator=True` for evaluators' eyes (the evaluator rule, on top of the
+    publication rule when both apply); researchers, admins and the CLI see exact figures."""
     follow_wave = wave_by_code(study, follow_up)
     split = Breakdown(breakdown, language) if breakdown else None
     dim = queries.dimension(study, breakdown)
     statuses = queries.invitation_statuses(session, study, dim)
     flat_statuses = queries.invitation_statuses(session, study, None)
     linkage = queries.linkage(session, study)
-    paired = paired_report(session, study, follow_up, language=language)
+    paired = _guarded(session, "paired report", language,
+                      lambda: paired_report(session, study, follow_up, language=language))
     sections = [
-        referral_section(session, study, language),
-        intervention_section(session, study, language, split, dim),
-        *[wave_section(session, study, w, language, split, dim, flat_statuses, linkage)
+        _guarded(session, "referrals", language,
+                 lambda: referral_section(session, study, language),
+                 t(N_("Referrals and completions"), language)),
+        _guarded(session, "intervention", language,
+                 lambda: intervention_section(session, study, language, split, dim),
+                 t(N_("Appointments and work ability during the intervention"), language)),
+        *[_guarded(session, w.code, language,
+                   lambda w=w: wave_section(session, study, w, language, split, dim,
+                                            flat_statuses, linkage),
+                   t(N_("Survey wave {wave}"), language, wave=w.code))
           for w in study.waves],
     ]
     threshold = study.disclosure_threshold
     rule = t(RULE, language, threshold=threshold)
-    published_paired = (publish_paired(paired, threshold, rule, language) if publication
-                        else None)
-    paired_part = paired_section(session, study, follow_wave, paired, language, split, dim,
-                                 caveats_from=published_paired)
-    sections.append(paired_part)
-    sections.append(missing_section(session, study, follow_wave, language, split, statuses,
-                                    linkage))
-    if publication:
-        _publish_sections(sections, threshold)
+    published_paired = (publish_paired(paired, threshold, rule, language)
+                        if publication and paired is not None else None)
+    cohort = clients(session, study) if evaluator else 0
+    if evaluator and paired is not None:
+        published_paired = evaluator_paired(published_paired or paired, threshold, language,
+                                            cohort=cohort)
+    paired_title = t(N_("Paired change: end of the intervention to {wave}"), language,
+                     wave=follow_wave.code)
+    sections.append(_guarded(session, "paired", language, lambda: paired_section(
+        session, study, follow_wave, paired, language, split, dim,
+        caveats_from=published_paired) if paired is not None else None, paired_title))
+    sections.append(_guarded(session, "missing", language, lambda: missing_section(
+        session, study, follow_wave, language, split, statuses, linkage),
+        t(N_("Who is missing"), language)))
+    shield = None
+    if evaluator:
+        shield = {"everything": 1 <= cohort <= threshold,
+                  "group_people": _group_people(session, dim) if dim is not None else {}}
+    if publication or evaluator:
+        _publish_sections(sections, threshold, cell_rule=publication, shield=shield)
+    evaluator_rule = t(EVALUATOR_RULE, language, threshold=threshold)
+    statement = rule if publication else t(INTERNAL, language, threshold=threshold)
+    if evaluator:
+        statement = f"{statement} {evaluator_rule}"
+        if shield and shield["everything"]:
+            statement = f"{statement} {t(SMALL_STUDY, language, threshold=threshold)}"
     return {
         "study": study.slug,
         "study_name": study.name,
@@ -589,16 +650,60 @@ def evaluation_report(
             "threshold": threshold,
             "applied": publication,
             "rule": rule,
-            "statement": rule if publication else t(INTERNAL, language, threshold=threshold),
+            "statement": statement,
             "symbols": t(SYMBOLS, language),
+            "evaluator_rule": {"applied": evaluator, "threshold": threshold,
+                               "rule": evaluator_rule},
         },
-        "reliable_change_thresholds": paired["reliable_change_thresholds"],
+        "reliable_change_thresholds": (paired["reliable_change_thresholds"] if paired
+                                       else reliable_change_thresholds(study)),
         "sections": [s.to_dict() for s in sections],
         "paired": published_paired or paired,
     }
 
 
-def _publish_sections(sections: list[Section], threshold: int) -> None:
+SECTION_FAILED = N_(
+    "This part of the report could not be worked out because of an unexpected error, which "
+    "has been logged for the service team. The rest of the report is not affected."
+)
+
+
+def _guarded(session: Session, section_id: str, language: str, build, title: str | None = None):
+    """build(), or, if it fails, a section saying it could not be computed (logged), so one
+    bad section never takes the whole report down; without a title (not a section), None."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        result = build()
+        if result is None and title is not None:
+            raise RuntimeError(f"{section_id}: nothing to build the section from")
+        return result
+    except Exception as error:
+        log.exception("evaluation report: %s could not be computed", section_id)
+        if isinstance(error, DBAPIError):
+            session.rollback()  # a failed statement leaves the transaction unusable
+        if title is None:
+            return None
+        section = Section(section_id, title)
+        section.caveats.append(t(SECTION_FAILED, language))
+        return section
+
+
+def _group_people(session: Session, dim) -> dict[str, int]:
+    """Clients in the cohort per breakdown group (group key -> n)."""
+    from sqlalchemy import func, select
+
+    from surveys.reports.breakdowns import NO_GROUP
+
+    rows = session.execute(select(dim.c.value, func.count()).group_by(dim.c.value))
+    return {NO_GROUP if value is None else str(value): int(n) for value, n in rows}
+
+
+def _publish_sections(
+    sections: list[Section], threshold: int, *, cell_rule: bool = True, shield: dict | None = None
+) -> None:
+    """Apply the publication cell rule (cell_rule) and/or the evaluator rule (shield: its
+    options for `evaluator_hidden`) to every table, then scrub hidden numbers from the text."""
     published: dict[str, Table] = {}
     for section in sections:
         for i, table in enumerate(section.tables):
@@ -606,7 +711,10 @@ def _publish_sections(sections: list[Section], threshold: int) -> None:
                 cell for cell, (source, other) in table.mirror.items()
                 if source in published and other in hidden_cells(published[source])
             }
-            section.tables[i] = publish(table, threshold, hidden_elsewhere=elsewhere)
+            if shield is not None:
+                elsewhere |= evaluator_hidden(table, threshold, **shield)
+            section.tables[i] = publish(table, threshold, hidden_elsewhere=elsewhere,
+                                        cell_rule=cell_rule)
             published[table.id] = section.tables[i]
     hidden = {table_id: hidden_cells(table) for table_id, table in published.items()}
 

@@ -4,7 +4,9 @@ The spreadsheet follows the Government Analysis Function's guidance on releasing
 statistics in spreadsheets: a cover sheet, a table of contents, a notes sheet, one table
 per worksheet starting in cell A1 with its title, plain header rows marked up as
 tables, no merged cells, no blank cells inside tables ([x] where a value is not
-available) and the meaning of [c], [u] and [x] stated.
+available) and the meaning of [c], [u] and [x] stated. Every text is written with
+`write_string`, so it is stored as text, never as a formula, and shown as it was typed:
+the CSV's apostrophe guard against formulas is not needed there.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import io
 import re
 from typing import Any
 
+from analysis.rounding import half_up
 from surveys.i18n import N_
 from surveys.reports.build import t
 from surveys.reports.table import safe_text as safe_cell
@@ -82,8 +85,8 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
 
     cover = book.add_worksheet("Cover")
     cover.set_column(0, 0, 110)
-    cover.write(0, 0, safe_cell(t(N_("Evaluation report: {study}"), language,
-                                  study=report["study_name"])), title)
+    cover.write_string(0, 0, t(N_("Evaluation report: {study}"), language,
+                               study=report["study_name"]), title)
     lines = [
         (heading, t(N_("About these tables"), language)),
         (wrap, t(N_("The quantitative tables of the evaluation, computed by the service from "
@@ -105,12 +108,12 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
         lines[1:1] = [(wrap, t(N_("Tables are broken down by: {breakdown}."), language,
                                 breakdown=report["breakdown_label"]))]
     for i, (fmt, line) in enumerate(lines, start=1):
-        cover.write(i, 0, safe_cell(line), fmt)
+        cover.write_string(i, 0, line, fmt)
 
     contents = book.add_worksheet("Contents")
-    contents.write(0, 0, t(N_("Table of contents"), language), title)
-    contents.write(1, 0, t(N_("This worksheet contains one table. Select a sheet name to go to "
-                              "that table."), language))
+    contents.write_string(0, 0, t(N_("Table of contents"), language), title)
+    contents.write_string(1, 0, t(N_("This worksheet contains one table. Select a sheet name "
+                                     "to go to that table."), language))
     contents_rows = [[_sheet_name(i), tb["title"], s["title"]]
                      for i, (s, tb) in enumerate(tables, start=1)]
     contents.add_table(2, 0, 2 + len(contents_rows), 2, {
@@ -121,15 +124,15 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
     })
     for r, (name, table_title, section_title) in enumerate(contents_rows, start=3):
         contents.write_url(r, 0, f"internal:'{name}'!A1", link, string=name)
-        contents.write(r, 1, safe_cell(table_title))
-        contents.write(r, 2, safe_cell(section_title))
+        contents.write_string(r, 1, table_title)
+        contents.write_string(r, 2, section_title)
     contents.set_column(0, 0, 14)
     contents.set_column(1, 1, 90)
     contents.set_column(2, 2, 50)
 
     notes = book.add_worksheet("Notes")
-    notes.write(0, 0, t(N_("Notes"), language), title)
-    notes.write(1, 0, t(N_("This worksheet contains one table."), language))
+    notes.write_string(0, 0, t(N_("Notes"), language), title)
+    notes.write_string(1, 0, t(N_("This worksheet contains one table."), language))
     note_rows = []
     for i, (section, table) in enumerate(tables, start=1):
         for kind, texts in (("base", [table["base_text"]]), ("note", table["notes"]),
@@ -148,17 +151,17 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
     })
     for r, row in enumerate(note_rows, start=3):
         for c, value in enumerate(row):
-            notes.write(r, c, safe_cell(value), wrap if c == 2 else None)
+            notes.write_string(r, c, value, wrap if c == 2 else None)
     notes.set_column(0, 0, 14)
     notes.set_column(1, 1, 20)
     notes.set_column(2, 2, 110)
 
     for i, (_section, table) in enumerate(tables, start=1):
         sheet = book.add_worksheet(_sheet_name(i))
-        sheet.write(0, 0, safe_cell(table["title"]), title)
-        sheet.write(1, 0, t(N_("This worksheet contains one table. Its base, notes and caveats "
-                               "are on the Notes worksheet."), language))
-        sheet.write(2, 0, safe_cell(table["base_text"]))
+        sheet.write_string(0, 0, table["title"], title)
+        sheet.write_string(1, 0, t(N_("This worksheet contains one table. Its base, notes and "
+                                      "caveats are on the Notes worksheet."), language))
+        sheet.write_string(2, 0, table["base_text"])
         header = [table["row_header"], *[c["label"] for c in table["columns"]]]
         unique = _unique_headers(header)
         top = 3
@@ -167,7 +170,7 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
             "columns": [{"header": h} for h in unique],
         })
         for r, row in enumerate(table["rows"], start=top + 1):
-            sheet.write_string(r, 0, safe_cell(row["label"]))
+            sheet.write_string(r, 0, row["label"])
             for c, column in enumerate(table["columns"], start=1):
                 value = row["cells"].get(column["key"])
                 _write_value(sheet, r, c, value, column, number_formats)
@@ -189,9 +192,15 @@ def _write_value(sheet, r: int, c: int, value: Any, column: dict, formats: dict)
     if value is None:
         sheet.write_string(r, c, "[x]")
     elif isinstance(value, bool | str):
-        sheet.write_string(r, c, safe_cell(str(value)))
+        sheet.write_string(r, c, str(value))
     elif column["kind"] == "number":
-        sheet.write_number(r, c, value, formats[f"number:{min(column.get('decimals', 2), 4)}"])
+        # A spreadsheet is for people: the value rounded once, half-up, as the page shows it.
+        decimals = column.get("decimals", 2)
+        shown = half_up(value, decimals)
+        if shown is None:
+            sheet.write_string(r, c, "[x]")
+        else:
+            sheet.write_number(r, c, float(shown), formats[f"number:{min(decimals, 4)}"])
     else:
         sheet.write_number(r, c, value, formats.get(column["kind"]))
 

@@ -27,6 +27,7 @@ from surveys.reports.table import (
     Column,
     Independent,
     OneWay,
+    RestsOn,
     Row,
     Table,
 )
@@ -43,12 +44,20 @@ DIRECTIONS = (
 )
 
 
+def _rests_on_pairs(table: Table, measure: str, n: int | None) -> RestsOn:
+    """The whole row of a measure rests on its pairs (evaluator rule)."""
+    return RestsOn(n, tuple((measure, c.key) for c in table.columns))
+
+
 def measure_name(measure: str, language: str) -> str:
     return t(MEASURE_NAMES.get(measure, measure), language)
 
 
 def _pct(value: Any) -> float | None:
-    return None if value is None else round(100 * value, 1)
+    """A share as a per cent at full precision: the table rounds it once when shown."""
+    if value is None or isinstance(value, str):
+        return value  # not available, or "[c]"
+    return 100 * value
 
 
 def change_table(paired: dict, language: str) -> Table:
@@ -82,6 +91,7 @@ def change_table(paired: dict, language: str) -> Table:
             "wilcoxon_p": m["wilcoxon"]["p"],
         }))
         table.blocks.append(OneWay(tuple((measure, k) for k, _ in DIRECTIONS), (measure, "n")))
+        table.blocks.append(_rests_on_pairs(table, measure, m["n"]))
         for key, _ in DIRECTIONS:
             table.add_percent(measure, key, f"{key}_percent", (measure, "n"))
     code = f"{paired['follow_up']}:count"
@@ -156,6 +166,7 @@ def statistics_table(paired: dict, language: str) -> Table:
                 table.mirror[(measure, f"{key}_ci_{end}")] = ("paired-change", (measure, key))
         table.blocks.append(Independent(((measure, "reliably_improved"),
                                          (measure, "reliably_deteriorated"))))
+        table.blocks.append(_rests_on_pairs(table, measure, m["n"]))
         for name, method in (m.get("methods") or {}).items():
             methods.setdefault(name, method)
         methods.setdefault("share_ci_method", m["improved_share"]["method"] or "")
@@ -200,6 +211,7 @@ def before_after_table(paired: dict, language: str) -> Table:
             "follow_up_median": m.get("follow_up_median"),
         }))
         table.mirror[(measure, "n")] = ("paired-change", (measure, "n"))
+        table.blocks.append(_rests_on_pairs(table, measure, m["n"]))
     return table
 
 
@@ -310,4 +322,82 @@ def publish_paired(paired: dict, threshold: int, rule: str, language: str = "en"
             m["caveats"] = _published_caveats(out, m, language)
             m["caveat_params"] = m.pop("caveat_params_published", [])
     out["publication"] = {"threshold": threshold, "rule": rule}
+    return out
+
+
+# The evaluator rule --------------------------------------------------------------------
+
+EVALUATOR_RULE = N_(
+    "Evaluator rule: a figure that rests on a group of {threshold} or fewer people (a whole "
+    "table, a breakdown column, or a statistic such as a mean, median, p-value or interval) is "
+    "suppressed and shown as [c], so that no one's answers can be recognised; where a total "
+    "would give a suppressed column back, a further column is suppressed too. Counts of 1 to "
+    "{threshold} within a larger group are shown."
+)
+SMALL_STUDY = N_(
+    "This study has {threshold} or fewer clients, so every figure rests on a group that small "
+    "and none is shown to evaluators."
+)
+SMALL_MEASURE = N_(
+    "These figures rest on {threshold} or fewer pairs, so they are not shown to evaluators."
+)
+# Study settings inside a measure's figures: not worked out from anyone's answers.
+_SETTINGS = frozenset({"threshold", "confidence", "kind", "method", "zero_method", "methods"})
+
+
+def _hide_numbers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: v if k in _SETTINGS else _hide_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide_numbers(v) for v in value]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return SUPPRESSED
+
+
+def clients(session: Session, study: Study) -> int:
+    """The study's clients (every participant, whatever their status)."""
+    from sqlalchemy import func, select
+
+    from surveys.models import Participant
+
+    return session.scalar(select(func.count()).select_from(Participant)
+                          .where(Participant.study_id == study.id)) or 0
+
+
+def evaluator_paired(
+    paired: dict, threshold: int, language: str = "en", *, cohort: int
+) -> dict:
+    """The paired report as an evaluator may see it (publication copy or not).
+
+    A measure of 1..threshold pairs shows no figure at all (counts, shares, means, medians,
+    p-values, intervals, reliable change), with a caveat saying why; a study of 1..threshold
+    clients shows nothing, not even how many responded. Study settings (thresholds, methods)
+    stay. The rule is stated under `evaluator_rule`.
+    """
+    out = copy.deepcopy(paired)
+    everything = 1 <= cohort <= threshold
+    if everything:
+        for key in ("responses", "linked", "unlinked"):
+            if key in out:
+                out[key] = SUPPRESSED
+    hidden = []
+    for name, m in out["measures"].items():
+        if not everything and not (isinstance(m["n"], int) and 1 <= m["n"] <= threshold):
+            continue
+        hidden.append(name)
+        sentence = t(SMALL_STUDY if everything else SMALL_MEASURE, language, threshold=threshold)
+        for key, value in list(m.items()):
+            if key not in ("caveats", "caveat_codes", "caveat_params"):
+                m[key] = value if key in _SETTINGS else _hide_numbers(value)
+        m["caveats"] = [sentence]
+        m["caveat_codes"] = ["evaluator_rule"]
+        if "caveat_params" in m:
+            m["caveat_params"] = [{"threshold": threshold}]
+    out["evaluator_rule"] = {
+        "applied": True,
+        "threshold": threshold,
+        "rule": t(EVALUATOR_RULE, language, threshold=threshold),
+        "suppressed_measures": hidden,
+    }
     return out

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.disclosure import SUPPRESSED
-from analysis.rounding import percent_half_up
+from analysis.rounding import half_up, percent_half_up
 
 COUNT = "count"
 PERCENT = "percent"
@@ -95,7 +95,16 @@ class Derived:
     depends: tuple[Cell, ...]
 
 
-Block = OneWay | TwoWay | Independent | Derived
+@dataclass(frozen=True)
+class RestsOn:
+    """Cells worked out from the answers of `people` people (a statistic, a row of a grid, a
+    wave's column): hidden from evaluators when that group is small (see `evaluator_hidden`)."""
+
+    people: int | None
+    cells: tuple[Cell, ...]
+
+
+Block = OneWay | TwoWay | Independent | Derived | RestsOn
 
 
 @dataclass
@@ -170,11 +179,16 @@ class Table:
 # Disclosure control ---------------------------------------------------------------------
 
 
-def publish(table: Table, threshold: int, *, hidden_elsewhere: Iterable[Cell] = ()) -> Table:
+def publish(
+    table: Table, threshold: int, *, hidden_elsewhere: Iterable[Cell] = (), cell_rule: bool = True
+) -> Table:
     """A copy for publication: counts 1..threshold hidden, with secondary suppression.
 
     `hidden_elsewhere` names cells that must be hidden because the same figure is hidden
-    in another table of the same output (they count as hidden before anything else).
+    in another table of the same output, or by the evaluator rule (they count as hidden
+    before anything else). The cell rule is worked out on the true counts, so adding those
+    cells only adds unknowns: nothing it protects becomes recoverable. With
+    cell_rule=False only `hidden_elsewhere` (and what is derived from it) is hidden.
     """
     from analysis.disclosure import suppress, suppress_frequencies
 
@@ -185,7 +199,7 @@ def publish(table: Table, threshold: int, *, hidden_elsewhere: Iterable[Cell] = 
         value = out.value(*cell)
         return value if isinstance(value, int) else 0
 
-    for block in out.blocks:
+    for block in out.blocks if cell_rule else ():
         if isinstance(block, OneWay):
             result = suppress_frequencies([val(c) for c in block.cells], threshold)
             hidden.update(c for c, v in zip(block.cells, result.cells, strict=True)
@@ -225,6 +239,62 @@ def publish(table: Table, threshold: int, *, hidden_elsewhere: Iterable[Cell] = 
     return out
 
 
+def breakdown_bases(table: Table) -> dict[str, int]:
+    """Group key -> base, for a table broken down by group (a `crosstab`: columns `KEY:count`
+    and `KEY:percent` per group, an all-groups column, and a base row); empty otherwise."""
+    from surveys.reports.build import ALL, ALL_COUNT, TOTAL
+
+    keys = [c.key for c in table.columns]
+    if ALL_COUNT not in keys or not any(r.key == TOTAL for r in table.rows):
+        return {}
+    base = table.row(TOTAL).cells
+    out = {}
+    for key in keys:
+        group, _, kind = key.rpartition(":")
+        if kind == "count" and group != ALL:
+            out[group] = base.get(key) if isinstance(base.get(key), int) else 0
+    return out
+
+
+def evaluator_hidden(
+    table: Table,
+    threshold: int,
+    *,
+    group_people: dict[str, int] | None = None,
+    everything: bool = False,
+) -> set[Cell]:
+    """Cells an evaluator must not see: every figure resting on 1..threshold people.
+
+    - the whole table, when its base (or `everything`, e.g. a study that small) is that small;
+    - each `RestsOn` block of that few people (a statistic's row, a grid row, a column);
+    - each breakdown group (column pair) of that few people, with secondary suppression of
+      another whole group so the all-groups column cannot give it back
+      (analysis.disclosure.small_groups). A group's people are its base in this table, or
+      its clients in the cohort (`group_people`) when fewer, as for appointment tables.
+    Counts of 1..threshold inside a larger group stay: that is the publication cell rule.
+    """
+    from analysis.disclosure import small_groups
+
+    every = {(row.key, column.key) for row, column, value in table.cells() if value is not None}
+    base = table.base
+    if everything or (isinstance(base, int) and 1 <= base <= threshold):
+        return every
+    hidden: set[Cell] = set()
+    for block in table.blocks:
+        if isinstance(block, RestsOn) and block.people is not None and (
+                1 <= block.people <= threshold):
+            hidden.update(block.cells)
+    bases = breakdown_bases(table)
+    if bases:
+        people = group_people or {}
+        sizes = {g: min(n, people[g]) if people.get(g) else n for g, n in bases.items()}
+        primary, secondary = small_groups(sizes, threshold,
+                                          rank={g: people[g] for g in sizes if people.get(g)})
+        columns = {f"{g}:{kind}" for g in primary | secondary for kind in ("count", "percent")}
+        hidden.update(cell for cell in every if cell[1] in columns)
+    return hidden & every
+
+
 def scrub(text: str, numbers: Iterable[int]) -> str:
     """Replace each of `numbers` standing alone in `text` (not part of 2.5, 1,219 or wave2)."""
     for n in sorted(set(numbers), reverse=True):
@@ -257,7 +327,9 @@ def display(value: Any, column: Column, language: str = "en") -> str:
     if column.kind == NUMBER:
         if isinstance(value, bool):
             return str(value)
-        return f"{value:,.{column.decimals}f}"
+        # Rounded once, half-up, from the full-precision value the table holds.
+        rounded = half_up(value, column.decimals)
+        return NOT_AVAILABLE if rounded is None else f"{rounded:,.{column.decimals}f}"
     return str(value)
 
 

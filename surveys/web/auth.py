@@ -9,7 +9,6 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
-from sqlalchemy import func, select
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
@@ -77,31 +76,43 @@ def _safe_next(target: str | None) -> str:
     return url_for("staff.dashboard")
 
 
-def _client() -> str:
-    return throttle.client_key(settings().secret_key, request.remote_addr)
+def safe_referrer() -> str:
+    """The page the request came from, as a path, when it is on this site; else the
+    dashboard. (A Referer naming another site must never become a redirect.)"""
+    referrer = urlsplit(request.referrer or "")
+    here = urlsplit(request.host_url)
+    if referrer.netloc and (referrer.scheme, referrer.netloc) != (here.scheme, here.netloc):
+        return url_for("staff.dashboard")
+    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return _safe_next(path)
 
 
-def _too_many(limit: throttle.Limit, client: str):
-    seconds = throttle.retry_after(db(), limit, client, now())
+def _too_many(count: throttle.Count):
     page = render_template("pages/errors/too_many.html", code=429)
-    return page, 429, {"Retry-After": str(seconds or int(limit.window.total_seconds()))}
+    return page, 429, {"Retry-After": str(count.retry_after(now()))}
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
+    """Sign in, slowing the guesser and not the owner (docs/decisions/0006).
+
+    The attempt is counted and committed first, before the slow password check, so
+    parallel guesses each see their own count and no lock is held while argon2 runs.
+    An unknown email, a wrong password and an attempt refused unchecked then get the
+    same page after the same work."""
     form = SignInForm()
     failed = False
     if form.validate_on_submit():
-        client = _client()
-        email = form.email.data.strip().lower()[:320]
-        if throttle.is_blocked(db(), throttle.SIGN_IN_FAILURES, client, now()):
-            audit.record(db(), now(), None, "sign_in_failed", actor="anonymous", email=email,
-                         reason="throttled")
+        attempt = accounts.begin_sign_in(db(), settings().secret_key, form.email.data,
+                                         request.remote_addr, now())
+        db().commit()
+        if attempt.throttled is not None:
+            audit.record(db(), now(), None, "sign_in_failed", actor="anonymous",
+                         email=attempt.email, reason="throttled",
+                         limit=attempt.throttled.limit.bucket)
             db().commit()
-            return _too_many(throttle.SIGN_IN_FAILURES, client)
-        known = db().scalar(select(User).where(func.lower(User.email) == email))
-        was_locked = accounts.is_locked(known, now())
-        user = accounts.authenticate(db(), form.email.data, form.password.data, now())
+            return _too_many(attempt.throttled)
+        user, reason = accounts.finish_sign_in(db(), attempt, form.password.data)
         if user is not None:
             session.clear()
             session["user_id"] = user.id
@@ -110,12 +121,9 @@ def sign_in():
             audit.record(db(), now(), user, "sign_in")
             db().commit()
             return redirect(_safe_next(request.args.get("next")))
-        reason = ("unknown_account" if known is None
-                  else "locked" if was_locked else "wrong_password")
-        audit.record(db(), now(), None, "sign_in_failed", actor="anonymous", email=email,
-                     reason=reason, locked_now=not was_locked and accounts.is_locked(known, now()))
-        throttle.record_failure(db(), throttle.SIGN_IN_FAILURES, client, now())
-        db().commit()  # keep the failure count
+        audit.record(db(), now(), None, "sign_in_failed", actor="anonymous",
+                     email=attempt.email, reason=reason)
+        db().commit()
         failed = True
     return render_template("pages/staff/sign_in.html", form=form, failed=failed)
 

@@ -1,8 +1,10 @@
 """Evaluators' pages: the evaluation report and the paired-change report, with downloads.
 
 Every download can be marked for publication (?publication=1): the study's disclosure
-rule is then applied and stated on the output. Evaluators get aggregates only; the
-row-level paired scores are for researchers and admins.
+rule is then applied and stated on the output. Evaluators get aggregates only, and never a
+figure resting on a group of the study's disclosure threshold or fewer people (the
+evaluator rule, in every format); the row-level paired scores and exact small-group figures
+are for researchers and admins.
 """
 
 from __future__ import annotations
@@ -25,12 +27,21 @@ from surveys.studies import StudyNotFound
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
+from surveys.web.report_limits import cached_report, rendered
+from surveys.web.report_limits import init as limit_reports
 
 bp = Blueprint("reports", __name__)
+limit_reports(bp)  # bounded report builds, a cache, 503 when busy (9 of issue 11)
 READERS = ("admin", "researcher", "evaluator")
 ROW_LEVEL = ("admin", "researcher")  # evaluators never see participant references
 TRUE = ("1", "true", "yes", "on")
 BREAKDOWN_NAMES = {key: _l(label) for key, label in DIMENSION_LABELS.items()}
+
+
+def _is_evaluator() -> bool:
+    """Whether the evaluator rule applies: anyone but a researcher or an admin."""
+    user = current_user()
+    return user is None or user.role not in ROW_LEVEL
 
 
 def _study(slug: str) -> Study:
@@ -68,7 +79,8 @@ def _evaluation(slug: str, fmt: str) -> tuple[Study, dict, dict]:
     study = _study(slug)
     options = _options()
     try:
-        report = evaluation_report(db(), study, language=str(get_locale()), **options)
+        report = cached_report(study.id, "evaluation", options, lambda: evaluation_report(
+            db(), study, language=str(get_locale()), evaluator=_is_evaluator(), **options))
     except StudyNotFound:
         abort(404)
     _audit(slug, "evaluation", fmt, **options)
@@ -107,7 +119,8 @@ def evaluation_csv(slug: str):
     from surveys.reports.export import render_csv as evaluation_csv_text
 
     study, report, _ = _evaluation(slug, "csv")
-    return download(evaluation_csv_text(report), "text/csv", _filename(study, report, "csv"))
+    return download(rendered("csv", lambda: evaluation_csv_text(report)), "text/csv",
+                    _filename(study, report, "csv"))
 
 
 @bp.route("/reports/<slug>/evaluation.xlsx")
@@ -116,7 +129,7 @@ def evaluation_xlsx(slug: str):
     from surveys.reports.export import render_xlsx
 
     study, report, _ = _evaluation(slug, "xlsx")
-    return download(render_xlsx(report),
+    return download(rendered("xlsx", lambda: render_xlsx(report)),
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     _filename(study, report, "xlsx"))
 
@@ -133,13 +146,14 @@ def evaluation_json(slug: str):
 
 def _paired(slug: str, fmt: str) -> tuple[Study, dict]:
     from surveys.reports.evaluation import RULE
-    from surveys.reports.paired import publish_paired
+    from surveys.reports.paired import clients, evaluator_paired, publish_paired
 
     study = _study(slug)
     options = _options()
     language = str(get_locale())
     try:
-        report = paired_report(db(), study, options["follow_up"], language=language)
+        report = cached_report(study.id, "paired", options, lambda: paired_report(
+            db(), study, options["follow_up"], language=language))
     except StudyNotFound:
         abort(404)
     if options["publication"]:
@@ -148,6 +162,9 @@ def _paired(slug: str, fmt: str) -> tuple[Study, dict]:
         threshold = study.disclosure_threshold
         report = publish_paired(report, threshold, t(RULE, language, threshold=threshold),
                                 language)
+    if _is_evaluator():
+        report = evaluator_paired(report, study.disclosure_threshold, language,
+                                  cohort=clients(db(), study))
     _audit(slug, "paired", fmt, follow_up=options["follow_up"],
            publication=options["publication"])
     return study, report
@@ -165,7 +182,7 @@ def paired(slug: str):
 def paired_csv(slug: str):
     _, report = _paired(slug, "csv")
     suffix = "-publication" if report.get("publication") else ""
-    return download(render_csv(report), "text/csv",
+    return download(rendered("csv", lambda: render_csv(report)), "text/csv",
                     f"paired-change-{slug}-{report['follow_up']}{suffix}.csv")
 
 

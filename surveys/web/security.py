@@ -44,6 +44,7 @@ def register(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
-        if request.path.startswith(("/r/", "/q/", "/staff", "/reports")):
+        # Personal data and reports (pages, downloads and the JSON API): never cached.
+        if request.path.startswith(("/r/", "/q/", "/staff", "/reports", "/api/")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

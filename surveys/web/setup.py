@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,6 +42,19 @@ def format_page_date(value=None, format: str = "medium") -> str:
         return format_date(value, format)
 
 
+def format_half_up(number, format=None, **options):  # noqa: A002 - Babel's parameter name
+    """Babel's format_decimal, rounding once, half-up, to the pattern's decimals (Babel
+    itself rounds half-even): pages show full-precision report numbers this way."""
+    from babel.numbers import parse_pattern
+
+    from analysis.rounding import half_up
+
+    if format is not None and isinstance(number, int | float) and not isinstance(number, bool):
+        rounded = half_up(number, parse_pattern(format).frac_prec[1])
+        number = number if rounded is None else rounded
+    return format_decimal(number, format, **options)
+
+
 def configure(app: Flask, overrides: dict) -> None:
     settings: Settings = overrides.pop("SETTINGS", None) or Settings.from_env()
     app.config.update(
@@ -60,7 +72,7 @@ def configure(app: Flask, overrides: dict) -> None:
     app.config.update(overrides)
     # Behind N reverse proxies, trust N X-Forwarded-* hops: the client's own address
     # then drives the guessing limits (surveys/throttle.py) and HTTPS is recognised.
-    hops = int(app.config.get("PROXY_HOPS") or os.environ.get("SURVEYS_PROXY_HOPS") or 0)
+    hops = int(app.config.get("PROXY_HOPS") or settings.proxy_hops)
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["surveys.settings"] = settings
@@ -98,7 +110,7 @@ def configure(app: Flask, overrides: dict) -> None:
 
     WTFormsHelpers(app)
     app.jinja_env.globals.update(
-        get_locale=get_locale, format_date=format_page_date, format_decimal=format_decimal
+        get_locale=get_locale, format_date=format_page_date, format_decimal=format_half_up
     )
 
     @app.teardown_appcontext

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
@@ -27,7 +28,7 @@ from surveys.invitations import reschedule_wave
 from surveys.models import Invitation, InvitationStatus, Participant, Study, Wave
 from surveys.response_import import import_responses
 from surveys.studies import wave_by_code
-from surveys.web.auth import current_user, roles_required
+from surveys.web.auth import current_user, roles_required, safe_referrer
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
 
@@ -91,11 +92,12 @@ def cohort(slug: str):
         p_file = form.participants.data
         a_file = form.appointments.data
         result, problems = _try_import(lambda: import_cohort(
-            db(), study, p_file.read(),
-            a_file.read() if a_file and a_file.filename else None,
+            db(), study, p_file.stream,
+            a_file.stream if a_file and a_file.filename else None,
             participants_name=p_file.filename or "participants.csv",
             appointments_name=(a_file.filename if a_file and a_file.filename
                                else "appointments.csv"),
+            today=now().date(),
         ))
         if result is not None:
             audit.record(db(), now(), current_user(), "cohort_import", study=study.slug,
@@ -133,15 +135,24 @@ def responses(slug: str):
     if form.validate_on_submit():
         upload = form.responses.data
         result, problems = _try_import(lambda: import_responses(
-            db(), study, wave_by_code(study, form.wave.data), upload.read(),
-            filename=upload.filename or "responses.csv"))
+            db(), study, wave_by_code(study, form.wave.data), upload.stream,
+            filename=upload.filename or "responses.csv", today=now().date()))
         if result is not None:
             audit.record(db(), now(), current_user(), "response_import", study=study.slug,
-                         wave=form.wave.data, stored=result.stored)
+                         wave=form.wave.data, stored=result.stored,
+                         already_stored=result.already_stored,
+                         drafts_replaced=list(result.drafts_replaced))
             db().commit()
             flash(_("%(stored)s responses stored: %(linked)s linked to a participant, "
                     "%(unlinked)s could not be linked.", stored=result.stored,
                     linked=result.linked, unlinked=result.unlinked))
+            if result.already_stored:
+                flash(ngettext("%(num)s row was already stored and was skipped.",
+                               "%(num)s rows were already stored and were skipped.",
+                               result.already_stored))
+            if result.drafts_replaced:
+                flash(_("Unfinished online answers replaced by the imported ones for: "
+                        "%(refs)s.", refs=", ".join(result.drafts_replaced)))
             return redirect(url_for("staff.responses", slug=slug))
     return render_template("pages/staff/responses.html", study=study, form=form,
                            problems=problems), (400 if problems or form.errors else 200)
@@ -281,7 +292,7 @@ def telephone(invitation_id: int):
     invitation = db().get(Invitation, invitation_id) or abort(404)
     if invitation.status != InvitationStatus.ISSUED:
         flash(_("That questionnaire is not open for answers."))
-        return redirect(request.referrer or url_for("staff.dashboard"))
+        return redirect(safe_referrer())
     session["invitation_id"] = invitation.id
     session["mode"] = "telephone"
     session["lang"] = invitation.participant.language

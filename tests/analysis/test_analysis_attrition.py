@@ -1,12 +1,12 @@
 """Attrition check against exact counts of regroupings."""
 
-import math
 from itertools import combinations
 
 import pytest
 from scipy import stats
 
 from analysis import attrition_check, english
+from analysis.attrition import P_DEFINITION
 
 
 def u_statistic(x, y):
@@ -14,18 +14,18 @@ def u_statistic(x, y):
 
 
 def brute_two_sided(x, y):
-    """Two-sided permutation p of U over every regrouping of the pooled scores."""
+    """Two-sided permutation p of U over every regrouping of the pooled scores: the share of
+    regroupings with U at least as far from n1 n2 / 2 as the observed U (the stated definition)."""
     pooled = list(x) + list(y)
     observed = u_statistic(x, y)
-    low = high = total = 0
+    centre = len(x) * len(y) / 2
+    hits = total = 0
     for chosen in combinations(range(len(pooled)), len(x)):
         gx = [pooled[i] for i in chosen]
         gy = [pooled[i] for i in range(len(pooled)) if i not in chosen]
-        u = u_statistic(gx, gy)
-        low += u <= observed + 1e-9
-        high += u >= observed - 1e-9
+        hits += abs(u_statistic(gx, gy) - centre) >= abs(observed - centre) - 1e-9
         total += 1
-    return min(1.0, 2 * min(low, high) / total)
+    return hits / total
 
 
 def test_no_ties_uses_exact_mann_whitney():
@@ -34,35 +34,42 @@ def test_no_ties_uses_exact_mann_whitney():
     assert check.method == "exact" and check.exact
     assert check.statistic == 0
     assert check.p == pytest.approx(2 / 35)
+    assert check.p == pytest.approx(stats.mannwhitneyu([1, 2, 3], [4, 5, 6, 7]).pvalue)
     assert (check.median_responders, check.median_non_responders) == (2, 5.5)
     assert check.may_bias  # medians 3.5 points apart
 
 
-def test_ties_use_an_exact_permutation_when_small():
+def test_ties_use_the_exact_permutation_distribution():
     responders, others = [5, 6, 6, 7, 8, None], [4, 5, 5, 6, None, 3]
     check = attrition_check(responders, others)
     assert (check.n_responders, check.n_non_responders) == (5, 5)
-    assert check.exact and check.n_resamples == math.comb(10, 5) and check.seed is None
-    assert check.method == "PermutationMethod(n_resamples=252)"
+    assert check.exact and check.n_resamples is None and check.seed is None
     x, y = [5, 6, 6, 7, 8], [4, 5, 5, 6, 3]
     assert check.statistic == u_statistic(x, y)
     assert check.p == pytest.approx(brute_two_sided(x, y))
-    again = stats.mannwhitneyu(x, y, method=stats.PermutationMethod(n_resamples=252))
-    assert again.pvalue == pytest.approx(check.p)
+    assert "C(n1 + n2, n1)" in check.method_text
 
 
-def test_large_tied_samples_are_seeded_and_repeatable():
+def test_ties_make_the_symmetric_p_differ_from_scipys_doubled_tail():
+    x, y = [1, 1, 1, 2], [1, 2, 2, 2, 3]
+    check = attrition_check(x, y)
+    assert check.p == pytest.approx(brute_two_sided(x, y))
+    assert check.p == pytest.approx(0.174603174603175)  # tests/analysis/reference/reference.R
+    scipy_p = stats.mannwhitneyu(x, y, method=stats.PermutationMethod(n_resamples=126)).pvalue
+    assert scipy_p == pytest.approx(34 / 126)  # SciPy doubles the smaller tail: 0.27
+    assert "not SciPy's doubled smaller tail" in P_DEFINITION
+
+
+def test_larger_tied_samples_are_exact_when_cheap_and_sampled_reproducibly_otherwise():
     responders = [5, 6, 7, 7, 8, 6, 5, 9, 6, 7, 8, 6, 5, 7]
     others = [4, 5, 6, 6, 5, 7, 4, 6, 5, 5, 6, 4]
-    first = attrition_check(responders, others)
-    second = attrition_check(responders, others)
-    assert not first.exact and first.n_resamples == 9999 and first.seed == 20240708
-    assert first.method == "PermutationMethod(n_resamples=9999, rng=20240708)"
+    exact = attrition_check(responders, others)
+    assert exact.exact and exact.method == "exact"
+    first = attrition_check(responders, others, exact_budget=0)
+    second = attrition_check(responders, others, exact_budget=0)
+    assert not first.exact and first.seed == 20240708 and first.n_resamples >= 50_000
     assert first.p == second.p
-    recomputed = stats.mannwhitneyu(
-        responders, others, method=stats.PermutationMethod(n_resamples=9999, rng=20240708)
-    )
-    assert recomputed.pvalue == first.p
+    assert abs(first.p - exact.p) <= 5 * first.standard_error
 
 
 def test_similar_groups_do_not_flag_bias():
@@ -84,3 +91,4 @@ def test_empty_group():
     check = attrition_check([5, 6], [None])
     assert check.p is None and check.method is None and not check.may_bias
     assert check.median_responders == 5.5 and check.median_non_responders is None
+    assert [c.code for c in check.caveats()] == ["attrition_no_non_responders"]

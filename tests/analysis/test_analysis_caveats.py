@@ -5,6 +5,7 @@ import string
 import pytest
 
 from analysis import CAVEAT_TEMPLATES, Caveat, english, paired_caveats, paired_change
+from analysis.caveats import Plural
 
 BASE_28 = [5] * 28
 FOLLOW_28 = [6, 6, 7, 6, 8, 4, 4, 3, 4, 2, 3, 4, 1] + [5] * 15
@@ -28,7 +29,8 @@ def test_published_shape():
     by_code = {c.code: c for c in caveats}
     assert by_code["indicative_only"].params == {"n": 28}
     assert by_code["unlinked_responses"].params == {"unlinked": 6, "responses": 34}
-    assert by_code["ties_in_changes"].params == {"method": "PermutationMethod(n_resamples=8192)"}
+    assert by_code["ties_in_changes"].params == {}
+    assert "exact all the same" in english(by_code["ties_in_changes"])
     assert english(caveats[0]) == "Based on 28 matched pairs: indicative only; treat with caution."
     assert english(caveats[1]) == (
         "6 of the 34 responses could not be matched to an earlier score and are not included."
@@ -89,13 +91,23 @@ def test_unknown_code_rejected():
         Caveat("made_up")
 
 
+def forms(template):
+    return [template.singular, template.plural] if isinstance(template, Plural) else [template]
+
+
 def test_templates_use_plain_named_placeholders_only():
-    # The web layer passes these through gettext and str.format(**params).
+    # The web layer passes these through gettext (ngettext) and str.format(**params).
     for code, template in CAVEAT_TEMPLATES.items():
-        for _, name, spec, conversion in string.Formatter().parse(template):
-            if name is not None:
-                assert name.isidentifier(), code
-                assert not spec and conversion is None, code
+        names = []
+        for form in forms(template):
+            names.append({n for _, n, _, _ in string.Formatter().parse(form)} - {None})
+            for _, name, spec, conversion in string.Formatter().parse(form):
+                if name is not None:
+                    assert name.isidentifier(), code
+                    assert not spec and conversion is None, code
+        assert all(n == names[0] for n in names), code  # every form fills the same params
+        if isinstance(template, Plural):
+            assert template.count in names[0], code
 
 
 def test_every_emitted_caveat_fills_its_template():
@@ -104,13 +116,16 @@ def test_every_emitted_caveat_fills_its_template():
         (paired_change([0, 10, None, 5], [1, 9, 4, 5]), 3, 5),
         (paired_change([3, 3], [3, 3]), 2, 2),
         (paired_change([], []), 0, 0),
+        (paired_change([4], [6]), 1, 1),
+        (paired_change([5] * 420, [6] * 300 + [3] * 120), 420, 420),
     ]
     seen = set()
     for result, linked, responses in scenarios:
         for caveat in paired_caveats(result, linked=linked, responses=responses):
-            names = {n for _, n, _, _ in string.Formatter().parse(CAVEAT_TEMPLATES[caveat.code])}
+            names = {n for form in forms(CAVEAT_TEMPLATES[caveat.code])
+                     for _, n, _, _ in string.Formatter().parse(form)}
             assert names - {None} <= set(caveat.params), caveat.code
             assert "{" not in english(caveat)
             seen.add(caveat.code)
-    # Every paired code is reachable; attrition_may_bias is tested with the attrition check.
-    assert seen == set(CAVEAT_TEMPLATES) - {"attrition_may_bias"}
+    # Every paired code is reachable; attrition codes are tested with the attrition check.
+    assert seen == {code for code in CAVEAT_TEMPLATES if not code.startswith("attrition_")}

@@ -47,7 +47,7 @@ def test_six_pair_wilcoxon_exact_permutation(six):
     assert w.p == pytest.approx(0.25)
     assert w.ties and w.n_nonzero == 4
     assert w.zero_method == "wilcox"
-    assert w.method == "PermutationMethod(n_resamples=16)"
+    assert w.method == "exact"  # exact all the same: mid-ranks over all 16 sign patterns
 
 
 def test_six_pair_effect_size_and_hodges_lehmann(six):
@@ -122,7 +122,7 @@ def test_published_shape_wilcoxon_by_enumeration(published):
     expected = min(1.0, 2 * min(low, high) / 2**13)
     w = published.wilcoxon
     assert w.p == pytest.approx(expected, abs=1e-12)
-    assert w.method == "PermutationMethod(n_resamples=8192)"
+    assert w.method == "exact"
     assert published.rank_biserial == pytest.approx(-26 / 91)
 
 
@@ -133,15 +133,17 @@ def test_published_shape_p_recomputes_with_scipy_wilcoxon(published):
     assert res.statistic == published.wilcoxon.statistic
 
 
-def test_contract_dict_keys_and_rounding(published):
+def test_contract_dict_keys_at_full_precision(published):
     out = published.to_contract_dict()
     for key in ("n", "improved", "same", "deteriorated", "mean_change", "median_change"):
         assert key in out
     assert out["mean_change"] == -0.25
-    assert out["sign_test"]["p"] == 0.5811  # 4760/8192 = 0.58105...
+    assert out["sign_test"]["p"] == 4760 / 8192  # unrounded (contracts.md section 6)
+    assert out["improved_share"]["share"] == 5 / 28
+    assert out["improved_share"]["ci_low"] == published.improved_ci.low
     assert {"p", "statistic", "zero_method", "method"} <= set(out["wilcoxon"])
     assert out["wilcoxon"]["zero_method"] == "wilcox"
-    assert out["wilcoxon"]["method"] == "PermutationMethod(n_resamples=8192)"
+    assert out["wilcoxon"]["method"] == "exact" and out["wilcoxon"]["exact"] is True
     assert "caveats" not in out
     json.dumps(out)  # plain JSON types only
 
@@ -234,7 +236,8 @@ def test_methods_name_every_statistic(published):
         "hodges_lehmann",
         "rank_biserial",
     }
-    assert "PermutationMethod(n_resamples=8192)" in published.methods["wilcoxon"]
+    assert "method exact" in published.methods["wilcoxon"]
+    assert "mid-" in published.methods["wilcoxon"]
 
 
 def test_exact_arithmetic_of_sign_test_for_several_splits():

@@ -77,9 +77,9 @@ def test_hodges_lehmann_small_n_has_no_interval():
 
 
 def test_asymptotic_path_matches_hand_formula():
-    # 20 non-zero changes with ties: beyond the permutation limit, so normal approximation.
+    # 20 non-zero changes with ties, beyond a limit of 19, so normal approximation.
     d = [1, 1, 1, 2, 2, 3, -1, -1, 2, 4, -3, 1, 2, 1, -2, 5, 1, 1, 3, -1]
-    res = wilcoxon_test(d)
+    res = wilcoxon_test(d, max_exact_nonzero=19)
     assert res.method == "asymptotic" and res.correction and res.ties
     ranks = signed_ranks(d)
     n = 20
@@ -92,19 +92,20 @@ def test_asymptotic_path_matches_hand_formula():
     assert stats.wilcoxon(d, **res.scipy_kwargs()).pvalue == pytest.approx(res.p)
 
 
-def test_permutation_path_matches_scipy_wilcoxon_for_several_samples():
+def test_exact_tied_path_matches_scipy_permutation_for_several_samples():
     samples = [[1, 1, -2], [2, -2, 2, 3, -1, 1, 1], [3, 3, -3, 1, 2, -1, 4, -4, 1, 1]]
     for d in samples:
         res = wilcoxon_test(d)
-        assert res.method == f"PermutationMethod(n_resamples={2 ** len(d)})"
+        assert res.method == "exact" and res.ties
+        assert res.scipy_kwargs()["method"].n_resamples == 2 ** len(d)
         expected = stats.wilcoxon(d, **res.scipy_kwargs()).pvalue
         assert res.p == pytest.approx(expected, abs=1e-12)
 
 
 def test_permutation_limit_is_respected():
     d = [1, 1, 2, 2, 3, 3, -1, 4]
-    assert wilcoxon_test(d, max_exact_permutation=7).method == "asymptotic"
-    assert wilcoxon_test(d, max_exact_permutation=8).method.startswith("PermutationMethod")
+    assert wilcoxon_test(d, max_exact_nonzero=7).method == "asymptotic"
+    assert wilcoxon_test(d, max_exact_nonzero=8).method == "exact"
 
 
 def test_zeros_do_not_change_the_result():

@@ -34,7 +34,7 @@ def test_percent_of_empty_base_is_none():
 
 
 def test_display_rounding():
-    assert significant(0.000012345) == 0.00001234  # kept, not shown as 0
+    assert significant(0.000012345) == 0.00001235  # kept, not shown as 0; half-up
     assert significant(None) is None
     assert places(-0.001) == 0.0 and str(places(-0.001)) == "0.0"
     assert places(float("nan")) is None

@@ -98,3 +98,85 @@ def test_a_server_that_comes_back_before_the_last_try_gets_the_email_once(
     dispatch(session_factory, clock(), settings, mailer)
     assert len(smtp.to("retry@example.org")) == 1
     assert wave1(session_factory).delivery_status == "sent"
+
+
+def answer_by_web(app, smtp, address: str = "retry@example.org") -> None:
+    from tests.helpers import WAVE1_ANSWERS, token_from
+    from tests.test_core_loop import answer_everything
+
+    answer_everything(app.test_client(), token_from(smtp.to(address)[0]), WAVE1_ANSWERS)
+
+
+def reminder_held_by_an_outage(session_factory, settings, mailer, smtp, clock) -> None:
+    """The invitation is delivered; on day 7 the reminder is queued but the server refuses."""
+    load_one(session_factory, clock)
+    dispatch(session_factory, clock(), settings, mailer)
+    smtp.refuse = True
+    clock.advance(days=7)
+    report = dispatch(session_factory, clock(), settings, mailer)
+    assert (report.reminders, report.failed_attempts) == (1, 1)
+    smtp.refuse = False
+
+
+def test_a_reminder_retried_after_an_outage_is_not_sent_once_the_client_answered(
+    app, session_factory, settings, mailer, smtp, clock
+):
+    reminder_held_by_an_outage(session_factory, settings, mailer, smtp, clock)
+    answer_by_web(app, smtp)
+    clock.advance(seconds=60)  # the retry is due
+    report = dispatch(session_factory, clock(), settings, mailer)
+    assert (report.sent, report.cancelled) == (0, 1)
+    clock.advance(days=1)
+    dispatch(session_factory, clock(), settings, mailer)
+    assert len(smtp.to("retry@example.org")) == 1  # the invitation alone
+    inv = wave1(session_factory)
+    assert (inv.status, inv.delivery_status, inv.last_error) == (
+        "completed", "cancelled", "answered")
+
+
+def test_a_reminder_still_waiting_when_the_link_closes_is_not_sent(
+    session_factory, settings, mailer, smtp, clock
+):
+    reminder_held_by_an_outage(session_factory, settings, mailer, smtp, clock)
+    clock.advance(days=22)  # the service was down until after the closing date
+    report = dispatch(session_factory, clock(), settings, mailer)
+    assert (report.closed, report.sent, report.cancelled) == (1, 0, 1)
+    assert len(smtp.to("retry@example.org")) == 1
+    inv = wave1(session_factory)
+    assert (inv.status, inv.delivery_status, inv.last_error) == ("closed", "cancelled", "closed")
+
+
+def test_an_invitation_email_held_by_an_outage_is_not_sent_after_a_telephone_answer(
+    session_factory, settings, mailer, smtp, clock
+):
+    from surveys.response_import import import_responses
+    from surveys.studies import wave_by_code
+
+    smtp.refuse = True
+    load_one(session_factory, clock)
+    assert dispatch(session_factory, clock(), settings, mailer).failed_attempts == 1
+    smtp.refuse = False
+    with session_factory() as s:  # answered by telephone meanwhile
+        study = resolve_study(s, None)
+        import_responses(s, study, wave_by_code(study, "wave1"),
+                         "participant_ref,submitted_on,mode\n"
+                         f"M-1,{clock().date()},telephone\n")
+        s.commit()
+    clock.advance(seconds=60)
+    report = dispatch(session_factory, clock(), settings, mailer)
+    assert (report.sent, report.cancelled) == (0, 1)
+    assert smtp.to("retry@example.org") == []
+
+
+def test_a_reminder_held_by_an_outage_is_not_sent_after_the_client_is_erased(
+    session_factory, settings, mailer, smtp, clock
+):
+    from surveys.privacy import erase_participant
+
+    reminder_held_by_an_outage(session_factory, settings, mailer, smtp, clock)
+    with session_factory() as s:
+        erase_participant(s, resolve_study(s, None), "M-1")
+        s.commit()
+    clock.advance(seconds=60)
+    assert dispatch(session_factory, clock(), settings, mailer).sent == 0
+    assert len(smtp.to("retry@example.org")) == 1

@@ -47,17 +47,24 @@ def test_report_texts_are_marked_for_the_welsh_catalog():
     for text in (RULE, INTERNAL, SYMBOLS):
         assert text in marked
     assert any(m.startswith("Base of {n}") for m in marked)
+    from analysis.caveats import Plural
+
     analysis_marked = set()
     for _, message, _, _ in extract_from_file("python", ROOT / "analysis" / "caveats.py",
-                                              keywords={"N_": None}):
+                                              keywords={"N_": None, "ngettext": (1, 2)}):
         analysis_marked.add(message)
-    assert set(CAVEAT_TEMPLATES.values()) <= analysis_marked
+    wanted = {(v.singular, v.plural) if isinstance(v, Plural) else v
+              for v in CAVEAT_TEMPLATES.values()}
+    assert wanted <= analysis_marked
 
 
 def test_welsh_report_goes_through_the_catalog(demo_sessions, monkeypatch):
     class Marked:
         def gettext(self, message):
             return "CY " + message
+
+        def ngettext(self, singular, plural, n):
+            return "CY " + (singular if n == 1 else plural)
 
     real = surveys.i18n.catalog
     monkeypatch.setattr(surveys.i18n, "catalog",

@@ -4,6 +4,7 @@ must never leak to evaluators, issued links, stored responses, and one account p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from scheduler.jobs import dispatch
 from surveys import tokens
 from surveys.accounts import create_user
 from surveys.cohort_import import import_cohort
-from surveys.models import Invitation, Participant, User
+from surveys.models import Invitation, Participant, Study, User
 from surveys.response_import import import_responses
 from surveys.studies import create_study, wave_by_code
 from tests.helpers import WAVE1_ANSWERS as CLIENT_WAVE1_ANSWERS
@@ -28,6 +29,7 @@ PEOPLE = (
     ("ZQREF-CHARL3", "", "07700 900303", (3, 2, 8)),
 )
 UNLINKED_REF = "ZQREF-NOBODY9"
+ANSWERED = ("ZQREF-ALPHA1", "ZQREF-BRAVO2")  # their wave-two answers are stored
 
 
 @dataclass
@@ -44,26 +46,38 @@ class World:
         return found
 
 
+def cohort_rows(completed: dict[str, date]) -> str:
+    return participants_csv(*(
+        (ref, "Hull", completed[ref].isoformat(), "en", email, phone, *scores)
+        for ref, email, phone, scores in PEOPLE
+    ))
+
+
 def build_world(session_factory, settings, mailer, clock) -> World:
+    """Everyone completes today and gets a live wave-one link. Alpha's and Bravo's
+    completion dates are then corrected to six weeks ago: their issued wave-one links stay
+    as they are, their wave-two questionnaires fall due today, and they answer them by
+    telephone today (an import refuses answers dated before the questionnaire was due)."""
     world = World()
     today = clock().date()
     with session_factory() as s:
         study = create_study(s, "default", "Security test study")
-        rows = [
-            (ref, "Hull", today.isoformat(), "en", email, phone, *scores)
-            for ref, email, phone, scores in PEOPLE
-        ]
-        import_cohort(s, study, participants_csv(*rows))
-        wave2 = wave_by_code(study, "wave2")
-        answers = "participant_ref,submitted_on,mode,workability,confidence,importance\n"
-        answers += f"ZQREF-ALPHA1,{today},telephone,7,6,8\n"
-        answers += f"ZQREF-BRAVO2,{today},telephone,5,6,7\n"
-        answers += f"{UNLINKED_REF},{today},telephone,3,3,3\n"
-        import_responses(s, study, wave2, answers)
+        import_cohort(s, study, cohort_rows({ref: today for ref, *_ in PEOPLE}), today=today)
         for role in ROLES:
             create_user(s, f"{role}@example.org", PASSWORD, role)
         s.commit()
     dispatch(session_factory, clock(), settings, mailer)
+    with session_factory() as s:
+        study = s.scalar(select(Study).where(Study.slug == "default"))
+        earlier = today - timedelta(days=wave_by_code(study, "wave2").offset_days)
+        import_cohort(s, study, cohort_rows({ref: earlier if ref in ANSWERED else today
+                                             for ref, *_ in PEOPLE}), today=today)
+        answers = "participant_ref,submitted_on,mode,workability,confidence,importance\n"
+        answers += f"ZQREF-ALPHA1,{today},telephone,7,6,8\n"
+        answers += f"ZQREF-BRAVO2,{today},telephone,5,6,7\n"
+        answers += f"{UNLINKED_REF},{today},telephone,3,3,3\n"
+        import_responses(s, study, wave_by_code(study, "wave2"), answers, today=today)
+        s.commit()
     with session_factory() as s:
         for role in ROLES:
             user = s.scalar(select(User).where(User.role == role))

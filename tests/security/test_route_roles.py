@@ -186,7 +186,12 @@ def test_evaluator_reports_and_exports_carry_no_participant_identifiers(app, wor
         assert response.status_code == 200, url
         body = readable(response)
         assert [v for v in world.identifiers if v in body] == [], url
-    # The report still counts the linked answers: identifiers are absent, the data is not.
+    # A cohort of 3 is under the evaluator rule (7 or fewer people): no figures at all ...
+    data = client.get("/api/studies/default/reports/paired").get_json()
+    assert (data["responses"], data["linked"]) == ("[c]", "[c]")
+    assert data["evaluator_rule"]["applied"]
+    # ... while researchers still count the linked answers exactly.
+    act_as(client, app.extensions["surveys.session_factory"], RESEARCHER)
     data = client.get("/api/studies/default/reports/paired").get_json()
     assert (data["responses"], data["linked"]) == (3, 2)
 
