@@ -152,11 +152,11 @@ def test_a_question_added_in_one_file_reaches_both_forms_the_import_and_the_expo
     # The response import takes the new column, and checks it like any other.
     imported = tmp_path / "responses.csv"
     imported.write_text("participant_ref,submitted_on,mode,workability,hours_wanted\n"
-                        "PAPER-1,2026-04-20,telephone,4,UNDER_16\n")
+                        "PAPER-1,2026-04-13,telephone,4,UNDER_16\n")
     result = runner.invoke(args=["import-responses", "--wave", "wave2", str(imported)])
     assert result.exit_code == 0, result.output
     imported.write_text("participant_ref,submitted_on,mode,hours_wanted\n"
-                        "PAPER-2,2026-04-20,telephone,forty\n")
+                        "PAPER-2,2026-04-13,telephone,forty\n")
     result = runner.invoke(args=["import-responses", "--wave", "wave2", str(imported)])
     assert result.exit_code == 1
     assert "line 2, column 'hours_wanted': 'forty': Select one of the answers shown" in (

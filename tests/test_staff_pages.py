@@ -55,7 +55,10 @@ def test_researcher_uploads_a_cohort_and_sees_every_bad_row(client, session_fact
 
 def test_schedule_change_moves_questionnaires_not_yet_issued(client, session_factory):
     sign_in(client, staff(session_factory, "researcher"), PASSWORD)
-    upload(client, {"participants": (participants_csv(person("S-1", date(2026, 5, 1))), "p.csv")})
+    # Completed before the test clock's today (2026-03-02): dates in the future are refused.
+    loaded = upload(client, {"participants": (participants_csv(person("S-1", date(2026, 2, 20))),
+                                              "p.csv")})
+    assert loaded.status_code == 302
     page = client.get("/staff/studies/default/schedule").get_data(as_text=True)
     response = client.post("/staff/studies/default/schedule/wave2", data={
         "csrf_token": csrf_token(page), "wave2-offset_days": "56", "wave2-reminder_days": "7",
@@ -63,7 +66,7 @@ def test_schedule_change_moves_questionnaires_not_yet_issued(client, session_fac
     assert response.status_code == 302
     with session_factory() as s:
         wave2 = s.scalar(select(Invitation).join(Wave).where(Wave.code == "wave2"))
-        assert wave2.due_on == date(2026, 6, 26)
+        assert wave2.due_on == date(2026, 4, 17)
     # A bad value is refused with a message and changes nothing.
     bad = client.post("/staff/studies/default/schedule/wave2", data={
         "csrf_token": csrf_token(page), "wave2-offset_days": "-3", "wave2-reminder_days": "x",

@@ -250,9 +250,28 @@ def test_implausible_response_dates_are_refused(app, runner, loaded, clock, tmp_
         "R-2,2026-02-27,telephone,3\n"
         "NEW-1,1990-01-01,telephone,3\n"))
     assert "line 2, column 'submitted_on': 9999-12-31 is in the future" in message
-    assert ("line 3, column 'submitted_on': 2026-02-27 is before 'R-2' completed the "
-            "intervention (2026-03-02)") in message
+    assert ("line 3, column 'submitted_on': 2026-02-27 is before 'R-2''s wave2 questionnaire "
+            "was due (2026-04-13)") in message
     assert "line 4, column 'submitted_on': 1990-01-01 is before 2000-01-01" in message
+
+
+def test_a_follow_up_dated_before_its_invitation_was_due_is_refused(
+    app, runner, loaded, session_factory, clock, tmp_path
+):
+    clock.advance(days=50)  # 2026-04-21; wave two fell due on 2026-04-13
+    header = "participant_ref,submitted_on,mode,workability\n"
+    message = refused(responses(runner, tmp_path, header + "R-1,2026-04-13,telephone,7\n"
+                                "R-2,2026-04-12,telephone,3\n"))
+    assert ("responses.csv line 3, column 'submitted_on': 2026-04-12 is before 'R-2''s wave2 "
+            "questionnaire was due (2026-04-13)") in message.splitlines()
+    assert "line 2" not in message  # answered on the day it fell due: nothing wrong
+    assert all_responses(session_factory) == []
+    # On the due date it is accepted, linked to the client.
+    done = responses(runner, tmp_path, header + "R-2,2026-04-13,telephone,3\n")
+    assert done.exit_code == 0, done.output
+    [stored] = all_responses(session_factory)
+    assert (stored.participant_ref, stored.submitted_on) == ("R-2", date(2026, 4, 13))
+    assert stored.participant_id == participant(session_factory, "R-2").id
 
 
 # --- 5. Files read as a stream, with a size cap -----------------------------------------
