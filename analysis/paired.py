@@ -75,8 +75,9 @@ class PairedChange:
             "sign_test": SIGN_TEST_METHOD,
             "wilcoxon": (
                 f"two-sided Wilcoxon signed-rank test on the non-zero changes (SciPy's "
-                f"zero_method={self.wilcoxon.zero_method!r}), method "
-                f"{self.wilcoxon.method or 'none'}: {self.wilcoxon.null_distribution or '-'}"
+                f"zero_method={self.wilcoxon.zero_method!r}), "
+                + (f"method {self.wilcoxon.method}: {self.wilcoxon.null_distribution or '-'}"
+                   if self.wilcoxon.method else "not calculated (the caveats say why)")
             ),
             "share_ci": (
                 f"scipy.stats.binomtest(...).proportion_ci, method={self.proportion_method!r}"

@@ -35,6 +35,7 @@ from surveys.reports import queries
 from surveys.reports.breakdowns import (
     ATTENDANCE_LABELS,
     CHANNEL_LABELS,
+    NO_GROUP,
     NOT_LINKED,
     Breakdown,
     group_value,
@@ -214,6 +215,12 @@ def referral_section(session: Session, study: Study, language: str) -> Section:
                        "information)."), language, n=totals["eligible_referrals"]),
     )
     table.text_numbers.append(((TOTAL, "eligible_referrals"), totals["eligible_referrals"]))
+    # Each site's row rests on its referrals (or, with none reported, its loaded completers).
+    table.row_people = {
+        row.key: (row.cells["eligible_referrals"] if row.cells["eligible_referrals"] is not None
+                  else row.cells["completers_loaded"])
+        for row in rows if row.kind != "total"
+    }
     if complete:
         table.blocks.append(TwoWay(
             tuple(tuple((s, k) for k in outcome_keys) for s in sites),
@@ -289,6 +296,7 @@ def intervention_section(
                     n=sum(per_client.values())),
         breakdown=breakdown, none_label=none_label,
     ))
+    with_appointments = queries.clients_with_appointments(session, study, dim)
     for key, title, heading, column, labels in (
         ("attendance", N_("Attendance at scheduled appointments"), N_("Attendance"),
          Appointment.attendance, ATTENDANCE_LABELS),
@@ -303,6 +311,11 @@ def intervention_section(
                            "the intervention."), language, n=sum(counts.values())),
             breakdown=breakdown, none_label=none_label,
         ))
+        table = section.tables[-1]
+        table.people = sum(with_appointments.values())
+        if dim is not None:
+            table.group_people = {NO_GROUP if g is None else str(g): n
+                                  for g, n in with_appointments.items()}
     change = queries.workability_first_to_last(session, study, dim)
     kept = {k: n for k, n in change.items() if k[1] in ("improved", "same", "deteriorated")}
     base = sum(kept.values())

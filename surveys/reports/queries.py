@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     case,
     cast,
+    distinct,
     func,
     literal,
     null,
@@ -194,6 +195,24 @@ def appointment_counts(
         .where(Participant.study_id == study.id)
     )
     return _by_group(session.execute(_grouped(query, dim, Participant.id, column)))
+
+
+def clients_with_appointments(
+    session: Session, study: Study, dim: Subquery | None
+) -> dict[Any, int]:
+    """Distinct clients with a scheduled appointment, by breakdown group (None: no breakdown).
+
+    Appointment tables count appointments; the evaluator rule needs the people behind them.
+    """
+    query = (
+        select(_group(dim), literal(""), func.count(distinct(Appointment.participant_id)))
+        .select_from(Appointment)
+        .join(Participant, Participant.id == Appointment.participant_id)
+        .where(Participant.study_id == study.id)
+    )
+    if dim is not None:
+        query = _grouped(query, dim, Participant.id)
+    return {group: n for (group, _), n in _by_group(session.execute(query)).items()}
 
 
 def workability_first_to_last(

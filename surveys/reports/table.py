@@ -115,6 +115,12 @@ class Table:
     columns: list[Column]
     rows: list[Row]
     base: int | None = None  # the table's overall base, when it has one
+    # The people its figures rest on, when the base counts something else (appointments):
+    # overall, and per breakdown group. The evaluator rule reads these, not the base.
+    people: int | None = None
+    group_people: dict[str, int] | None = None
+    # Rows that are disjoint groups of people (sites of the referral table): row key -> people.
+    row_people: dict[str, int] | None = None
     base_text: str = ""
     notes: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
@@ -276,17 +282,26 @@ def evaluator_hidden(
     from analysis.disclosure import small_groups
 
     every = {(row.key, column.key) for row, column, value in table.cells() if value is not None}
-    base = table.base
-    if everything or (isinstance(base, int) and 1 <= base <= threshold):
+    def small(n: int | None) -> bool:
+        return isinstance(n, int) and 1 <= n <= threshold
+
+    if everything or small(table.base) or small(table.people):
         return every
     hidden: set[Cell] = set()
     for block in table.blocks:
         if isinstance(block, RestsOn) and block.people is not None and (
                 1 <= block.people <= threshold):
             hidden.update(block.cells)
+    if table.row_people:
+        # A row of that few people (a small site) is hidden whole, but for its text (a
+        # site's staffing note), and a second row with it so the total cannot give it back.
+        primary, secondary = small_groups(table.row_people, threshold)
+        text = {column.key for column in table.columns if column.kind == TEXT}
+        hidden.update(cell for cell in every
+                      if cell[0] in primary | secondary and cell[1] not in text)
     bases = breakdown_bases(table)
     if bases:
-        people = group_people or {}
+        people = {**(group_people or {}), **(table.group_people or {})}
         sizes = {g: min(n, people[g]) if people.get(g) else n for g, n in bases.items()}
         primary, secondary = small_groups(sizes, threshold,
                                           rank={g: people[g] for g in sizes if people.get(g)})

@@ -251,3 +251,58 @@ def test_spreadsheet_shows_formula_like_text_as_typed_and_stores_it_as_text(
     for typed in ("=SUM(1;2)", "+ref3", "=1+1", "+44 cover"):
         assert texts.get(typed) == "s", typed
         assert "'" + typed not in texts
+
+
+def test_appointment_tables_of_a_few_clients_are_hidden_though_they_count_many_visits(
+        app, session_factory, clock):
+    """20 clients, but only 3 of them have appointments (30 visits): the attendance and
+    channel tables rest on 3 people, whatever their base of appointments says."""
+    load_study(session_factory, clock, {"Hull": 12, "Leeds": 8}, slug="visits")
+    first = clock().date() - timedelta(days=120)
+    visits = "participant_ref,appointment_on,channel,attendance,workability\n" + "".join(
+        f"C{n:03d},{first + timedelta(days=day)},telephone,attended,{(n + day) % 11}\n"
+        for n in (1, 2, 13) for day in range(10))
+    with session_factory() as s:
+        study = s.scalar(select(Study).where(Study.slug == "visits"))
+        people = "participant_ref,site,completed_on\n" + "".join(
+            f"C{n:03d},{'Hull' if n <= 12 else 'Leeds'},"
+            f"{(clock().date() - timedelta(days=60)).isoformat()}\n" for n in (1, 2, 13))
+        import_cohort(s, study, people, visits)
+        s.commit()
+    evaluator = client_as(app, "evaluator")
+    researcher = client_as(app, "researcher")
+    for breakdown in ("", "&breakdown=site"):
+        url = f"/api/studies/visits/reports/evaluation?follow_up=wave2{breakdown}"
+        seen = evaluator.get(url).get_json()
+        exact = researcher.get(url).get_json()
+        for table_id in ("attendance", "channel"):
+            table = find_table(exact, table_id)
+            assert table["base"] == 30, table_id
+            shown = find_table(seen, table_id)
+            values = {v for r in shown["rows"] for v in r["cells"].values()} - {None}
+            assert values == {SUPPRESSED}, (table_id, breakdown, values)
+
+
+def test_a_site_of_few_referrals_is_hidden_from_evaluators_with_a_second_site(
+        app, session_factory, clock):
+    """Referral outcomes of a site with 5 referrals rest on 5 people: hidden, with the next
+    smallest site, so the total row gives neither back; researchers see every figure."""
+    load_study(session_factory, clock, {"Hull": 12, "Leeds": 10, "Tiny": 2}, slug="mi")
+    header = ("site,eligible_referrals,successfully_closed,in_progress,not_completed_unsuitable,"
+              "not_completed_disengaged,not_completed_claim_closed,fte\n")
+    with session_factory() as s:
+        study = s.scalar(select(Study).where(Study.slug == "mi"))
+        import_referrals(s, study, header + "Hull,40,12,10,8,6,4,1.0\n"
+                         "Leeds,30,10,8,6,4,2,0.8\nTiny,5,2,1,1,1,0,0.2\n")
+        s.commit()
+    url = "/api/studies/mi/reports/evaluation?follow_up=wave2"
+    seen = find_table(client_as(app, "evaluator").get(url).get_json(), "referrals-by-site")
+    exact = find_table(client_as(app, "researcher").get(url).get_json(), "referrals-by-site")
+    rows = {r["key"]: r["cells"] for r in seen["rows"]}
+    assert exact["rows"][2]["cells"]["not_completed_disengaged"] == 1
+    for site in ("Tiny", "Leeds"):
+        assert rows[site]["eligible_referrals"] == SUPPRESSED
+        assert rows[site]["not_completed_disengaged"] == SUPPRESSED
+        assert rows[site]["fte"] is not None  # staffing is not about clients
+    assert rows["Hull"]["not_completed_disengaged"] == 6
+    assert rows["total"]["eligible_referrals"] == 75
