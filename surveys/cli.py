@@ -87,10 +87,6 @@ def _log_traceback() -> str:
     return str(path)
 
 
-def _read(path: str) -> bytes:
-    return Path(path).read_bytes()
-
-
 db_group = AppGroup("db", help="Create or migrate the database schema.")
 
 

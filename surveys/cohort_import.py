@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from itertools import islice
 from typing import BinaryIO
 
@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from surveys.clock import system_clock
+from surveys.clock import today as clock_today
 from surveys.csv_rows import (
     CsvFileError,
     RowErrors,
@@ -168,7 +170,7 @@ def _check_appointment(
         errors.add(line, "participant_ref", f"'{ref[:64]}' is not in participants.csv "
                    "or the study" if ref else "is required")
         ok = False
-    on = _check_date(line, row, "appointment_on", today or _today(), errors)
+    on = _check_date(line, row, "appointment_on", today or clock_today(system_clock), errors)
     if on is None:
         ok = False
     if row["channel"] not in CHANNELS:
@@ -263,14 +265,10 @@ def import_cohort(
     _create_staging(conn)
     try:
         return _import(session, conn, study, participants_csv, appointments_csv,
-                       participants_name, appointments_name, today or _today())
+                       participants_name, appointments_name, today or clock_today(system_clock))
     except (CsvFileError, ImportRejected):
         _drop_staging(conn)
         raise
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 def _import(session, conn, study, participants_csv, appointments_csv, participants_name,

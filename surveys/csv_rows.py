@@ -88,15 +88,6 @@ def open_rows(
     return header, _rows(reader, header, filename)
 
 
-def read_rows(
-    data: Source, filename: str, required: Iterable[str], optional: Iterable[str] = ()
-) -> tuple[list[str], list[Row]]:
-    """open_rows for small files, as a list: the header and every (line number, row)."""
-    required = tuple(required)
-    header, rows = open_rows(data, filename, required, (*required, *optional))
-    return header, list(rows)
-
-
 def check_header(
     header: list[str],
     filename: str,

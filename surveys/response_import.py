@@ -25,6 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from instruments import load_instrument, parse_import_cell
+from surveys.clock import system_clock
+from surveys.clock import today as clock_today
 from surveys.cohort_import import ImportRejected, parse_date
 from surveys.csv_rows import RowErrors, date_problem, open_rows, single_line_problem
 from surveys.messages import answer_error
@@ -69,7 +71,7 @@ def import_responses(
     not given) are refused, as are dates before the participant's invitation for the wave
     was due (before they completed the intervention, when they have no invitation for it).
     """
-    today = today or datetime.now(UTC).date()
+    today = today or clock_today(system_clock)
     instrument = load_instrument(wave.instrument)
     questions = {q.id: q for q in instrument.questions()}
     _, rows = open_rows(
