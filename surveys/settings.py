@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -57,10 +58,11 @@ def _base_url() -> str:
 
 def _mail_from() -> str:
     value = os.environ.get("SURVEYS_MAIL_FROM", "").strip() or "surveys@example.org"
-    local, at, domain = value.rpartition("@")
-    if not (at and local and domain) or any(c.isspace() or c in "<>,;" for c in value):
+    try:
+        validate_email(value, check_deliverability=False)  # syntax only, as for staff
+    except EmailNotValidError:
         raise SettingsError("SURVEYS_MAIL_FROM must be one email address, "
-                            "e.g. surveys@example.gov.uk.")
+                            "e.g. surveys@example.gov.uk.") from None
     return value
 
 
