@@ -56,7 +56,7 @@ Source = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO
 Row = tuple[int, dict[str, str]]
 BLOCK = 1 << 20
 # A line ends at \r\n, \r or \n, as csv reads them (str.splitlines also splits at \x85...).
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+_LINE_END = re.compile(r"\r\n|\r|\n")
 # Dates before this are typing mistakes, not records of a programme.
 EARLIEST = date(2000, 1, 1)
 
@@ -236,10 +236,12 @@ def _decoded_lines(stream: BinaryIO, filename: str) -> Iterator[str]:
             ) from None
         offset += len(chunk)
         end = 0
-        for match in _LINE.finditer(pending):
+        # Find the line ends, not whole lines: a pattern matching whole lines is tried
+        # again at every position of a long unterminated line (quadratic time).
+        for match in _LINE_END.finditer(pending):
             if chunk and match.end() == len(pending) and pending.endswith("\r"):
                 break  # a "\r\n" may be split between two blocks
-            yield match.group()
+            yield pending[end:match.end()]
             end = match.end()
         pending = pending[end:]
         if not chunk:

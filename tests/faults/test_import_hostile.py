@@ -604,3 +604,17 @@ def test_every_whole_file_is_imported_or_refused_in_one_line_changing_nothing(
 
     run()
     assert seen.get("refused", 0) >= 10 and seen.get("imported", 0) >= 1, seen
+
+
+def test_a_long_line_without_a_line_end_is_refused_in_one_line():
+    """Lines are split by finding their ends: a pattern matching whole lines was tried again
+    at every position of an unterminated line, so a few megabytes took hours."""
+    data = ("participant_ref,site,completed_on\n" + "x" * 4_000_000).encode()
+    header, rows = csv_rows.open_rows(data, "p.csv", ["participant_ref"],
+                                      ["participant_ref", "site", "completed_on"])
+    with pytest.raises(CsvFileError) as refused:
+        list(rows)
+    assert str(refused.value) == "p.csv line 2: a cell is longer than 131,072 characters."
+    crlf = csv_rows.open_rows(b"a,b\r\n1,2\r3,4\n5,6\r\n", "f.csv", ["a"], ["a", "b"])[1]
+    assert list(crlf) == [(2, {"a": "1", "b": "2"}), (3, {"a": "3", "b": "4"}),
+                          (4, {"a": "5", "b": "6"})]
