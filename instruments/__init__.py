@@ -16,6 +16,8 @@ from instruments.loader import (
     instrument_versions,
     load_file,
     load_instrument,
+    load_text,
+    missing_languages,
 )
 from instruments.model import (
     ANSWER_TYPES,
@@ -45,6 +47,8 @@ __all__ = [
     "is_visible",
     "load_file",
     "load_instrument",
+    "load_text",
+    "missing_languages",
     "parse_answer",
     "parse_import_cell",
     "parse_response",

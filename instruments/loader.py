@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
+from dataclasses import fields, is_dataclass
 from functools import cache
 from pathlib import Path
 
@@ -111,6 +113,49 @@ def load_file(path: str | Path, label: str | None = None) -> Instrument:
     if builder.problems:
         raise InstrumentError(builder.problems)
     return instrument
+
+
+def load_text(source: str, label: str) -> Instrument:
+    """Load and check a definition given as text (an uploaded file, or one kept in a database)."""
+    try:
+        document = parse_yaml(source)
+    except yaml.YAMLError as error:
+        raise InstrumentError(f"{label}: {describe_yaml_error(error)}") from None
+    _validate(document, label)
+    builder = Builder(label, built_in_choices())
+    instrument = builder.build(document)
+    if builder.problems:
+        raise InstrumentError(builder.problems)
+    return instrument
+
+
+def missing_languages(instrument: Instrument, languages: Iterable[str]) -> list[str]:
+    """Where the instrument lacks a text in one of `languages`: ["title (cy)", ...].
+
+    A study's languages decide what its instruments need: an English-only study needs no
+    Welsh. Walks every human text of the model (dicts keyed by language).
+    """
+    wanted = tuple(languages)
+    missing: list[str] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            if node and all(isinstance(k, str) and isinstance(v, str) for k, v in node.items()) \
+                    and "en" in node:
+                missing.extend(f"{where} ({lang})" for lang in wanted if not node.get(lang))
+            return
+        if isinstance(node, tuple | list):
+            for item in node:
+                walk(item, where)
+            return
+        if is_dataclass(node):
+            name = getattr(node, "id", None) or getattr(node, "value", None)
+            here = f"{where} {name}".strip() if isinstance(name, str) else where
+            for f in fields(node):
+                walk(getattr(node, f.name), f"{here} {f.name}".strip())
+
+    walk(instrument, "")
+    return missing
 
 
 def _version_key(version: str) -> tuple:

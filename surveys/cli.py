@@ -432,6 +432,51 @@ def erase_participant_command(ref: str, delete_responses: bool, study_slug: str 
     click.echo("\n".join(report.lines()))
 
 
+study_group = AppGroup("study", help="Define studies: waves, instruments, measures, arms.")
+
+
+@study_group.command("apply")
+@click.argument("definition", type=click.Path(dir_okay=False))
+@with_appcontext
+@friendly_errors
+def study_apply(definition: str):
+    """Create a study from STUDY.yaml, or bring the study with its slug in line with it."""
+    from surveys.studies.apply import apply_definition
+    from surveys.studies.definition import DefinitionError, read_definition
+
+    path = Path(definition)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path.name}: the file is not UTF-8 text") from None
+    with _session() as session:
+        try:
+            result = apply_definition(session, read_definition(source), now=_now(),
+                                      base_dir=path.parent)
+        except DefinitionError as exc:
+            session.rollback()
+            count = len(exc.problems)
+            what = "nothing was changed" + (f" ({count} problems)" if count > 1 else "")
+            raise click.ClickException(f"{path.name}: {exc}; {what}") from None
+        session.commit()
+    verb = "Created" if result.created else "Applied"
+    click.echo(f"{verb} study '{result.slug}':")
+    click.echo("\n".join(f"- {line}" for line in result.changes))
+
+
+@study_group.command("show")
+@click.argument("slug")
+@with_appcontext
+@friendly_errors
+def study_show(slug: str):
+    """Print a study's definition as YAML that `surveys study apply` accepts back."""
+    from surveys.studies.definition import write_definition
+
+    with _session() as session:
+        study = resolve_study(session, slug)
+        sys.stdout.write(write_definition(study))
+
+
 @click.command("export-responses")
 @click.option("--wave", required=True, help="Wave code, e.g. wave2")
 @study_option
@@ -452,7 +497,7 @@ def export_responses_command(wave: str, study_slug: str | None):
 
 COMMANDS = [db_group, import_cohort_command, import_responses_command, report_group, links, demo,
             create_user_command, dispatch_once, scheduler_only, run, erase_participant_command,
-            export_responses_command, import_referrals_command]
+            export_responses_command, import_referrals_command, study_group]
 
 
 def register(app) -> None:

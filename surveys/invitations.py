@@ -56,6 +56,8 @@ def schedule_for(session: Session, study: Study, participants: Iterable[Particip
             existing[(inv.participant_id, inv.wave_id)] = inv
     created = 0
     for participant in participants:
+        if participant.completed_on is None or participant.status != "completed":
+            continue  # only those who completed the intervention are surveyed
         for wave in study.waves:
             due_on = participant.completed_on + timedelta(days=wave.offset_days)
             inv = existing.get((participant.id, wave.id))
@@ -172,7 +174,9 @@ def issue_due(
                 "b_nonce": nonce,
                 "b_token_hash": tokens.hash_token(tokens.derive_token(secret, nonce)),
                 "b_closes_on": today + timedelta(days=wave.close_days),
-                "b_reminder_due_on": today + timedelta(days=wave.reminder_days),
+                # The first reminder (the rest are issue 15's): none when the wave has none.
+                "b_reminder_due_on": (today + timedelta(days=min(wave.reminder_days))
+                                      if wave.reminder_days else None),
             })
     table = Invitation.__table__
     for ids, status in ((out_of_window, InvitationStatus.OUT_OF_WINDOW),

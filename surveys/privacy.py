@@ -11,9 +11,9 @@ extends the study's end date, so it counts until that date has passed.
 `surveys erase-participant` command). What goes and what stays:
 
 - removed: the participant record itself, i.e. the reference, site,
-  completion date, language, email, phone and the three scores stored at the
-  end of the intervention; every appointment; every invitation (so their
-  personal links stop working); unfinished web responses.
+  completion date, language, email, phone and the baselines of the study's
+  measures (the `<key>_end` values stored for them); every appointment; every
+  invitation (so their personal links stop working); unfinished web responses.
 - kept, anonymous: submitted responses stay as unlinked responses (no
   participant, invitation, reference or staff member attached), with the
   free-text answers removed, because a client may have written something
@@ -38,9 +38,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, delete, false, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from instruments import load_instrument
 from instruments.errors import InstrumentError
 from surveys.models import (
     Appointment,
@@ -52,8 +51,8 @@ from surveys.models import (
     Study,
     Wave,
 )
-
-SCORE_FIELDS = ("workability_end", "confidence_end", "importance_end")
+from surveys.studies.instruments import instrument as kept_or_shipped
+from surveys.studies.measures import cohort_column
 
 
 def erase_spent_contact_details(session: Session, now: datetime) -> int:
@@ -163,11 +162,11 @@ def erase_outbox_copies(outbox, report: ErasureReport, message_id) -> int:
     return report.outbox_messages
 
 
-def _free_text_ids(name: str, version: str, cache: dict) -> set[str]:
+def _free_text_ids(session: Session, name: str, version: str, cache: dict) -> set[str]:
     key = (name, version)
     if key not in cache:
         try:
-            instrument = load_instrument(name, version)
+            instrument = kept_or_shipped(session, name, version)
         except (InstrumentError, LookupError, OSError, ValueError):
             cache[key] = None
         else:
@@ -179,7 +178,8 @@ def _anonymise(response: Response, cache: dict) -> int:
     """Cut a response loose from everyone; drop free-text answers. Returns how many dropped."""
     answers = dict(response.answers or {})
     answers.pop("_pages_seen", None)
-    free_text = _free_text_ids(response.instrument, response.instrument_version, cache)
+    free_text = _free_text_ids(object_session(response), response.instrument,
+                               response.instrument_version, cache)
     if free_text is None:
         # An instrument version no longer on disk: drop any answer that is not a
         # number or a choice code, so no sentence a client wrote survives.
@@ -207,7 +207,9 @@ def erase_participant(
         raise ParticipantNotFound(f"No participant '{ref}' in study '{study.slug}'.")
     report = ErasureReport(study=study.slug, ref=ref)
     report.contact_details = [name for name in ("email", "phone") if getattr(participant, name)]
-    report.scores = [name for name in SCORE_FIELDS if getattr(participant, name) is not None]
+    # Named by their cohort columns (workability_end...), as researchers load them.
+    report.scores = [cohort_column(m) for m in study.measures
+                     if m.baseline and getattr(participant, f"baseline_{m.slot}") is not None]
     report.email = participant.email
     report.appointments = session.scalar(
         select(func.count()).select_from(Appointment)

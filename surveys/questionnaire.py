@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from instruments import Instrument, Page, clean_answers, load_instrument, visible_pages
+from instruments import Instrument, Page, clean_answers, visible_pages
 from surveys.models import Invitation, InvitationStatus, Response, User
 
 CHECK = "check"
@@ -20,9 +20,14 @@ CHECK = "check"
 
 def instrument_for(invitation: Invitation, response: Response | None = None) -> Instrument:
     """The version a response started on stays its version, even if the file changes."""
+    from sqlalchemy.orm import object_session
+
+    from surveys.studies.instruments import instrument, wave_instrument
+
+    session = object_session(invitation)
     if response is not None:
-        return load_instrument(response.instrument, response.instrument_version)
-    return load_instrument(invitation.wave.instrument)
+        return instrument(session, response.instrument, response.instrument_version)
+    return wave_instrument(session, invitation.wave)
 
 
 def response_for(session: Session, invitation: Invitation) -> Response | None:

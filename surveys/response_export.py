@@ -17,10 +17,12 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from instruments import Instrument, instrument_versions, load_instrument
+from instruments import Instrument, instrument_versions
 from instruments.answers import IMPORT_SEPARATOR
 from surveys.csv_safety import write_csv
 from surveys.models import Response, Wave
+from surveys.studies.instruments import instrument as load_version
+from surveys.studies.instruments import wave_instrument
 
 FIXED = ("participant_ref", "submitted_on", "mode", "instrument_version")
 
@@ -38,7 +40,10 @@ def _submitted(session: Session, wave: Wave) -> list[Response]:
 def question_columns(instruments: list[Instrument]) -> list[str]:
     """Question ids of these versions, newest version's order first, no repeats."""
     def age(instrument: Instrument) -> int:
-        versions = instrument_versions(instrument.name)
+        try:
+            versions = instrument_versions(instrument.name)
+        except LookupError:  # kept with a study: versions in the order they were kept
+            return 0
         return versions.index(instrument.version) if instrument.version in versions else -1
 
     ordered = sorted(instruments, key=age, reverse=True)
@@ -60,9 +65,9 @@ def export_rows(session: Session, wave: Wave) -> Iterator[list[object]]:
     """The header, then one row per submitted response (cells not yet made safe)."""
     responses = _submitted(session, wave)
     versions = {(r.instrument, r.instrument_version) for r in responses}
-    instruments = [load_instrument(name, version) for name, version in sorted(versions)]
+    instruments = [load_version(session, name, version) for name, version in sorted(versions)]
     if not instruments:  # no responses yet: the columns the current questionnaire would fill
-        instruments = [load_instrument(wave.instrument)]
+        instruments = [wave_instrument(session, wave)]
     questions = question_columns(instruments)
     yield [*FIXED, *questions]
     for response in responses:

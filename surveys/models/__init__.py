@@ -7,7 +7,7 @@ from surveys.models.job_run import JobRun
 from surveys.models.participant import Appointment, Participant
 from surveys.models.referral import SiteReferral
 from surveys.models.response import Response
-from surveys.models.study import Study, Wave
+from surveys.models.study import MAX_MEASURES, InstrumentSource, Measure, Study, Wave
 from surveys.models.throttle import ThrottleEvent
 from surveys.models.user import User
 
@@ -16,9 +16,12 @@ __all__ = [
     "AuditEvent",
     "Base",
     "DeliveryStatus",
+    "InstrumentSource",
     "Invitation",
     "InvitationStatus",
     "JobRun",
+    "MAX_MEASURES",
+    "Measure",
     "Participant",
     "Response",
     "SiteReferral",

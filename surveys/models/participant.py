@@ -8,7 +8,10 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveys.db import Base
+from surveys.models.study import MAX_MEASURES
 from surveys.models.types import UTCDateTime
+
+BASELINE_COLUMNS = tuple(f"baseline_{slot}" for slot in range(1, MAX_MEASURES + 1))
 
 
 class Participant(Base):
@@ -19,8 +22,7 @@ class Participant(Base):
         Index("ix_participants_ref_lower", "study_id", text("lower(ref)")),
         # Covering index: reports that join participants (breakdowns by site, channel...)
         # read baselines in id order without the table.
-        Index("ix_participants_scores", "study_id", "id", "workability_end", "confidence_end",
-              "importance_end"),
+        Index("ix_participants_scores", "study_id", "id", *BASELINE_COLUMNS),
         # Those who still have contact details: all the contact clean-up reads (0006).
         Index("ix_participants_contactable", "id",
               postgresql_where=text("email IS NOT NULL OR phone IS NOT NULL"),
@@ -31,13 +33,23 @@ class Participant(Base):
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
     ref: Mapped[str] = mapped_column(String(64))
     site: Mapped[str] = mapped_column(String(200))
-    completed_on: Mapped[date]
+    completed_on: Mapped[date | None]
     language: Mapped[str] = mapped_column(String(2), default="en")
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(40))
-    workability_end: Mapped[int | None]
-    confidence_end: Mapped[int | None]
-    importance_end: Mapped[int | None]
+    # completed | dropped_out | in_progress: only completers are surveyed (contracts s. 5).
+    status: Mapped[str] = mapped_column(String(16), default="completed")
+    arm: Mapped[str | None] = mapped_column(String(64))
+    # Baselines of the study's measures, one numbered slot each (Measure.slot): a 0-10
+    # score, or 1 = yes / 0 = no. `baseline(slot)` reads one; columns are baseline_1..8.
+    baseline_1: Mapped[int | None]
+    baseline_2: Mapped[int | None]
+    baseline_3: Mapped[int | None]
+    baseline_4: Mapped[int | None]
+    baseline_5: Mapped[int | None]
+    baseline_6: Mapped[int | None]
+    baseline_7: Mapped[int | None]
+    baseline_8: Mapped[int | None]
     # Set when email and phone were erased because no invitation can be sent any more.
     contact_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from analysis.caveats import Caveat
 from analysis.rounding import percent_half_up
-from instruments import load_instrument, text
+from instruments import text
 from surveys.i18n import N_
 from surveys.models import Appointment, Study, Wave
 from surveys.reporting import (
@@ -69,6 +69,7 @@ from surveys.reports.table import (
     scrub,
 )
 from surveys.studies import wave_by_code
+from surveys.studies.instruments import wave_instrument
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +363,7 @@ def wave_section(
     session: Session, study: Study, wave: Wave, language: str, breakdown: Breakdown | None,
     dim, statuses: dict, linkage: dict,
 ) -> Section:
-    instrument = load_instrument(wave.instrument)
+    instrument = wave_instrument(session, wave)
     section = Section(wave.code, t(N_("{title} ({wave})"), language,
                                    title=text(instrument.title, language), wave=wave.code))
     status = _status_counts(statuses, wave.code)

@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
-from instruments import Instrument, Question, load_instrument, text, visible_questions
+from instruments import Instrument, Question, text, visible_questions
 from instruments.errors import InstrumentError
 from instruments.loader import built_in_choices
 from instruments.model import (
@@ -39,6 +38,8 @@ from surveys.reports import queries
 from surveys.reports.breakdowns import NOT_LINKED, Breakdown, group_value
 from surveys.reports.build import Category, GridRow, Group, Net, crosstab, frequency, grid, t
 from surveys.reports.table import Table
+from surveys.studies.instruments import instrument as instrument_version
+from surveys.studies.instruments import wave_instrument
 
 OTHER = "other_value"
 
@@ -51,11 +52,10 @@ NETS = (
 )
 
 
-@cache
-def _instrument(name: str, version: str | None) -> Instrument | None:
+def _instrument(session: Session, name: str, version: str | None) -> Instrument | None:
     try:
-        return load_instrument(name, version)
-    except InstrumentError:
+        return instrument_version(session, name, version)
+    except (InstrumentError, LookupError):
         return None
 
 
@@ -139,7 +139,7 @@ def count_question(
     for group, version, answers, n in queries.answer_groups(
         session, wave, [question.id, *deps], dim
     ):
-        asked_in = _instrument(instrument.name, version) or instrument
+        asked_in = _instrument(session, instrument.name, version) or instrument
         shown = {q.id for q in visible_questions(asked_in, answers)}
         if question.id not in shown:
             continue
@@ -299,7 +299,7 @@ def wave_tables(
     dim: Subquery | None,
     breakdown: Breakdown | None,
 ) -> list[Table]:
-    instrument = load_instrument(wave.instrument)
+    instrument = wave_instrument(session, wave)
     tables: list[Table] = []
     for page_id, questions in page_units(instrument):
         counted = [count_question(session, wave, instrument, q, dim) for q in questions]

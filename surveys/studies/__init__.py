@@ -1,4 +1,4 @@
-"""Finding and creating studies and their default waves."""
+"""Studies: finding and creating them (here), their measures, definitions and instruments."""
 
 from __future__ import annotations
 
@@ -20,9 +20,20 @@ class StudyNotFound(LookupError):
     pass
 
 
+# How EHD clients know the service (a study created without a definition).
+EHD_PROGRAMME = {"en": "Employment and Health Discussion", "cy": "Trafodaeth Cyflogaeth ac Iechyd"}
+
+
 def create_study(session: Session, slug: str, name: str, **fields) -> Study:
+    """A study with the EHD's design: two waves, the three 0-10 measures."""
+    from surveys.studies.measures import ehd_measures
+
+    fields.setdefault("programme", dict(EHD_PROGRAMME))
+    fields.setdefault("languages", ["en", "cy"])
+    fields.setdefault("arms", [])
     study = Study(slug=slug, name=name, reliable_change={"workability": 2}, **fields)
-    study.waves = [Wave(reminder_days=7, close_days=28, **wave) for wave in DEFAULT_WAVES]
+    study.waves = [Wave(reminder_days=[7], close_days=28, **wave) for wave in DEFAULT_WAVES]
+    study.measures = ehd_measures()
     session.add(study)
     session.flush()
     return study
