@@ -354,9 +354,9 @@ class _Dumper(yaml.SafeDumper):
     """Lists of plain values on one line (languages: [en, cy]), as people write them."""
 
 
-def _list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
+def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
     flow = all(isinstance(item, str | int | float) for item in data)
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
 
-_Dumper.add_representer(list, _list)
+_Dumper.add_representer(list, _represent_list)

@@ -1,0 +1,143 @@
+"""A database made by the previous release upgrades with nothing lost (issue 12).
+
+The fixture was built by that release (tests/fixtures/release-0008/README.md). After
+`alembic upgrade head` the service's reports must hold every key and number the release
+printed for the same data: keys may be added, none renamed or changed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import MetaData, create_engine, insert, select, text
+
+from surveys.migrate import alembic_config
+
+FIXTURE = Path(__file__).parent / "fixtures" / "release-0008"
+SURVEYS = str(Path(sys.executable).with_name("surveys"))
+PG_URL = os.environ.get("SURVEYS_TEST_DATABASE_URL")
+
+
+def _release_sqlite(tmp_path: Path) -> Path:
+    path = tmp_path / "release.sqlite3"
+    path.write_bytes(gzip.decompress((FIXTURE / "demo.sqlite3.gz").read_bytes()))
+    return path
+
+
+def _expected(name: str) -> dict:
+    return json.loads(gzip.decompress((FIXTURE / f"{name}.json.gz").read_bytes()))
+
+
+def _contains(expected: object, actual: object, where: str = "") -> list[str]:
+    """Where `actual` differs from `expected`, ignoring keys only `actual` has."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{where}: not an object"]
+        problems = []
+        for key, value in expected.items():
+            if key not in actual:
+                problems.append(f"{where}.{key}: missing")
+            else:
+                problems.extend(_contains(value, actual[key], f"{where}.{key}"))
+        return problems
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return [f"{where}: {actual!r} != {expected!r}"]
+        return [p for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+                for p in _contains(e, a, f"{where}[{i}]")]
+    return [] if expected == actual else [f"{where}: {actual!r} != {expected!r}"]
+
+
+def _reports(url: str, tmp_path: Path) -> dict[str, dict]:
+    env = {**os.environ, "SURVEYS_DATABASE_URL": url, "SURVEYS_SECRET_KEY": "upgrade-test",
+           "SURVEYS_INSTANCE_DIR": str(tmp_path / "instance")}
+    runs = {
+        "paired-wave1": ["report", "paired", "--study", "ehd-2024", "--follow-up", "wave1"],
+        "paired-wave2": ["report", "paired", "--study", "ehd-2024", "--follow-up", "wave2"],
+        "evaluation": ["report", "evaluation", "--study", "ehd-2024"],
+    }
+    out = {}
+    for name, args in runs.items():
+        done = subprocess.run([SURVEYS, *args, "--format", "json"], env=env, text=True,
+                              capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        out[name] = json.loads(done.stdout)
+    return out
+
+
+def _check(url: str, tmp_path: Path) -> None:
+    command.upgrade(alembic_config(url), "head")
+    for name, actual in _reports(url, tmp_path).items():
+        problems = _contains(_expected(name), actual, name)
+        assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="the SQLite upgrade runs in the SQLite pass")
+def test_a_release_database_upgrades_with_every_report_number_unchanged(tmp_path):
+    path = _release_sqlite(tmp_path)
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        before = {t: conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in
+                  ("participants", "responses", "invitations", "appointments", "audit_events")}
+    engine.dispose()
+    _check(url, tmp_path)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        for table, count in before.items():
+            after = conn.scalar(text(f"SELECT count(*) FROM {table}"))
+            # The upgrade itself is not audited; every other table keeps every row.
+            assert after >= count if table == "audit_events" else after == count, table
+        measures = conn.execute(text(
+            "SELECT s.slug, m.key, m.slot, m.kind FROM measures m JOIN studies s "
+            "ON s.id = m.study_id ORDER BY s.slug, m.slot")).all()
+    engine.dispose()
+    assert [(k, slot) for slug, k, slot, _ in measures if slug == "ehd-2024"] == [
+        ("workability", 1), ("confidence", 2), ("importance", 3)]
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs SURVEYS_TEST_DATABASE_URL (PostgreSQL)")
+def test_a_release_database_upgrades_on_postgresql(tmp_path):
+    """The release's rows copied into a 0008 schema on PostgreSQL, then upgraded."""
+    name = f"upgrade_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    base, _, _ = PG_URL.rpartition("/")
+    url = f"{base}/{name}"
+    try:
+        command.upgrade(alembic_config(url), "0008")
+        source = create_engine(f"sqlite:///{_release_sqlite(tmp_path)}")
+        target = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        meta = MetaData()
+        meta.reflect(target)
+        with source.connect() as src, target.begin() as dst:
+            for table in meta.sorted_tables:
+                if table.name == "alembic_version":
+                    continue
+                # Generated columns (the 0004 scores) are the database's to fill.
+                columns = [c for c in table.columns if c.computed is None]
+                # Read through the target's column types: SQLite's text dates and JSON come
+                # back as Python values that PostgreSQL takes.
+                rows = [dict(r._mapping) for r in src.execute(select(*columns))]
+                if rows:
+                    dst.execute(insert(table), rows)
+                if "id" in table.columns:
+                    dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', "
+                                     f"'id'), (SELECT coalesce(max(id), 1) FROM {table.name}))"))
+        source.dispose()
+        target.dispose()
+        _check(url, tmp_path)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
