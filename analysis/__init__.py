@@ -4,7 +4,23 @@ No web framework, database or I/O here, so every figure can be checked on its ow
 """
 
 from analysis.attrition import AttritionCheck, attrition_check
-from analysis.caveats import CAVEAT_TEMPLATES, Caveat, english, paired_caveats
+from analysis.binary import (
+    OutcomeBinary,
+    OutcomeScale,
+    PairedBinary,
+    newcombe_paired_difference,
+    outcome_binary_from_counts,
+    outcome_scale_from_counts,
+    paired_binary_from_counts,
+)
+from analysis.caveats import (
+    CAVEAT_TEMPLATES,
+    Caveat,
+    binary_caveats,
+    english,
+    outcome_caveats,
+    paired_caveats,
+)
 from analysis.disclosure import (
     SUPPRESSED,
     SuppressedFrequencies,
@@ -32,16 +48,25 @@ __all__ = [
     "FrequencyTable",
     "HodgesLehmann",
     "Interval",
+    "OutcomeBinary",
+    "OutcomeScale",
+    "PairedBinary",
     "PairedChange",
     "SuppressedFrequencies",
     "SuppressedTable",
     "WilcoxonTest",
     "attrition_check",
+    "binary_caveats",
     "change_first_to_last",
     "english",
     "frequency_table",
     "hodges_lehmann",
     "mean_t_interval",
+    "newcombe_paired_difference",
+    "outcome_binary_from_counts",
+    "outcome_caveats",
+    "outcome_scale_from_counts",
+    "paired_binary_from_counts",
     "paired_caveats",
     "paired_change",
     "proportion_ci",

@@ -7,19 +7,26 @@ placeholders and params hold ready-to-print numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from analysis.rounding import half_up, percent_half_up
+from analysis.scales import EXTREME_HIGH, EXTREME_LOW
 
 if TYPE_CHECKING:
+    from analysis.binary import OutcomeBinary, OutcomeScale, PairedBinary
     from analysis.paired import PairedChange
 
 # Below this many pairs the published evaluation called its figures indicative only.
 INDICATIVE_BELOW = 30
 # Share of extreme baselines from which regression to the mean is worth a warning.
 EXTREME_SHARE = 0.2
+# Below this many changed yes/no answers the exact McNemar test reaches p < 0.05 only when
+# about three quarters or more of them go one way (15 of 20; 9 of 10).
+FEW_CHANGES_BELOW = 20
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext marker name Babel extracts (babel.cfg)
@@ -132,6 +139,103 @@ CAVEAT_TEMPLATES: dict[str, str | Plural] = {
         "the intervention, so whether those who answered started from different scores than "
         "those who did not could not be checked."
     ),
+    # Yes/no measures with an answer recorded at the start (binary_caveats).
+    "binary_no_pairs": N_(
+        "No follow-up answer could be matched to an answer recorded at the start, so change "
+        "cannot be measured."
+    ),
+    "binary_unlinked_responses": ngettext(
+        "{unlinked} of the {responses} responses could not be matched to a participant's "
+        "earlier answer and is not included.",
+        "{unlinked} of the {responses} responses could not be matched to a participant's "
+        "earlier answer and are not included.",
+        count="unlinked",
+    ),
+    "binary_missing_answers": ngettext(
+        "{dropped} matched response is left out because the question was not answered at one "
+        "of the two points.",
+        "{dropped} matched responses are left out because the question was not answered at "
+        "one of the two points.",
+        count="dropped",
+    ),
+    "binary_no_changes": N_(
+        "Every matched respondent gave the same answer both times, so the McNemar test, which "
+        "looks only at those whose answer changed, cannot be calculated and is not shown."
+    ),
+    "binary_changes_too_few_to_test": ngettext(
+        "Only {k} matched respondent changed their answer. The McNemar test looks only at "
+        "those whose answer changed, and with so few it cannot give a p-value below 0.05 even "
+        "if every change is in the same direction, so it cannot show a change.",
+        "Only {k} matched respondents changed their answer. The McNemar test looks only at "
+        "those whose answer changed, and with so few it cannot give a p-value below 0.05 even "
+        "if every change is in the same direction, so it cannot show a change.",
+        count="k",
+    ),
+    "binary_few_changes": N_(
+        "Only {k} matched respondents changed their answer. The McNemar test looks only at "
+        "them, so it can detect only large differences: at least {needed} of the {k} would "
+        "have to change in the same direction for a p-value below 0.05. A larger p-value does "
+        "not show that nothing changed."
+    ),
+    "binary_all_better_at_start": ngettext(
+        "The {n} matched respondent already gave the better answer at the start, so there was "
+        "no room to improve.",
+        "All {n} matched respondents already gave the better answer at the start, so there "
+        "was no room to improve; only a change for the worse could show.",
+        count="n",
+    ),
+    "binary_none_better_at_start": ngettext(
+        "The {n} matched respondent did not give the better answer at the start, so there was "
+        "no room to get worse.",
+        "None of the {n} matched respondents gave the better answer at the start, so there "
+        "was no room to get worse; only an improvement could show.",
+        count="n",
+    ),
+    "binary_different_groups": ngettext(
+        "The shares at the start and at follow-up shown beside this come from two different "
+        "groups (everyone with an answer at the start, and those who answered the follow-up "
+        "survey), so the difference between them mixes any real change with differences "
+        "between the groups. The paired change uses only the {n} person who answered both "
+        "times.",
+        "The shares at the start and at follow-up shown beside this come from two different "
+        "groups (everyone with an answer at the start, and those who answered the follow-up "
+        "survey), so the difference between them mixes any real change with differences "
+        "between the groups. The paired change uses only the {n} people who answered both "
+        "times.",
+        count="n",
+    ),
+    # Questions asked at follow-up only, yes/no or scale (outcome_caveats).
+    "outcome_no_answers": N_(
+        "Nobody answered this question at follow-up, so there is nothing to report."
+    ),
+    "outcome_indicative_only": ngettext(
+        "Based on {n} answer: indicative only; treat with caution.",
+        "Based on {n} answers: indicative only; treat with caution.",
+        count="n",
+    ),
+    "outcome_unlinked_responses": ngettext(
+        "{unlinked} of the {responses} responses could not be matched to a participant in the "
+        "study and is not included.",
+        "{unlinked} of the {responses} responses could not be matched to a participant in the "
+        "study and are not included.",
+        count="unlinked",
+    ),
+    "outcome_unanswered": ngettext(
+        "{unanswered} matched response left this question unanswered and is not included.",
+        "{unanswered} matched responses left this question unanswered and are not included.",
+        count="unanswered",
+    ),
+    "outcome_no_baseline": N_(
+        "This question was asked only at follow-up, so it shows where people were then, not "
+        "whether they changed."
+    ),
+    "outcome_no_comparison_group": N_(
+        "There is no comparison group, so these answers cannot be attributed to the "
+        "intervention; other factors may account for some or all of them."
+    ),
+    "outcome_no_mean_interval": N_(
+        "With a single answer there is no interval for the mean: it needs at least two answers."
+    ),
 }
 
 
@@ -169,8 +273,6 @@ def paired_caveats(
     `responses` counts follow-up responses received, linked or not; `linked` those matched to
     a participant.
     """
-    from analysis.paired import EXTREME_HIGH, EXTREME_LOW  # paired imports this module
-
     if not 0 <= linked <= responses:
         raise ValueError("need 0 <= linked <= responses")
     n = result.n
@@ -228,6 +330,102 @@ def paired_caveats(
                 },
             )
         )
+    return tuple(out)
+
+
+def binary_caveats(
+    result: PairedBinary,
+    *,
+    linked: int,
+    responses: int,
+    comparison_group: bool = False,
+    unpaired_shares_shown: bool = False,
+    indicative_below: int = INDICATIVE_BELOW,
+    few_changes_below: int = FEW_CHANGES_BELOW,
+) -> tuple[Caveat, ...]:
+    """Caveats for one yes/no measure with a baseline, from its numbers, most fundamental first.
+
+    `responses` and `linked` as for paired_caveats. `unpaired_shares_shown`: the report shows,
+    beside the paired change, shares of everyone answered at each point (two different groups).
+    """
+    if not 0 <= linked <= responses:
+        raise ValueError("need 0 <= linked <= responses")
+    n = result.n
+    out: list[Caveat] = []
+    if n == 0:
+        out.append(Caveat("binary_no_pairs"))
+    elif n < indicative_below:
+        out.append(Caveat("indicative_only", {"n": n}))
+    if responses > linked:
+        out.append(Caveat(
+            "binary_unlinked_responses", {"unlinked": responses - linked, "responses": responses}
+        ))
+    if result.dropped:
+        out.append(Caveat("binary_missing_answers", {"dropped": result.dropped}))
+    if not comparison_group:
+        out.append(Caveat("no_comparison_group"))
+    if n == 0:
+        return tuple(out)
+    k = result.improved + result.deteriorated
+    if k == 0:
+        out.append(Caveat("binary_no_changes"))
+    elif k < few_changes_below:
+        needed = changes_needed_for_significance(k)
+        if needed is None:
+            out.append(Caveat("binary_changes_too_few_to_test", {"k": k}))
+        else:
+            out.append(Caveat("binary_few_changes", {"k": k, "needed": needed}))
+    if result.before_better == n:
+        out.append(Caveat("binary_all_better_at_start", {"n": n}))
+    elif result.before_better == 0:
+        out.append(Caveat("binary_none_better_at_start", {"n": n}))
+    if unpaired_shares_shown:
+        out.append(Caveat("binary_different_groups", {"n": n}))
+    return tuple(out)
+
+
+def changes_needed_for_significance(k: int, alpha: float = 0.05) -> int | None:
+    """Fewest of k changed answers that must go one way for the exact two-sided McNemar
+    p-value, 2 * P(X >= m) with X ~ Binomial(k, 1/2), to be at most alpha; None when even
+    all k in one direction is not enough. Exact fractions: the boundary case counts."""
+    limit = Fraction(alpha).limit_denominator(10**9)
+    tail = Fraction(0)
+    for m in range(k, k // 2, -1):  # m > k/2: one direction strictly in the majority
+        tail += Fraction(math.comb(k, m), 2**k)
+        if 2 * tail > limit:
+            return m + 1 if m < k else None
+    return k // 2 + 1
+
+
+def outcome_caveats(
+    result: OutcomeBinary | OutcomeScale,
+    *,
+    linked: int,
+    responses: int,
+    comparison_group: bool = False,
+    indicative_below: int = INDICATIVE_BELOW,
+) -> tuple[Caveat, ...]:
+    """Caveats for a question asked at follow-up only (yes/no or scale), most fundamental
+    first. `linked` counts the responses whose answers were counted, of `responses` received."""
+    if not 0 <= linked <= responses:
+        raise ValueError("need 0 <= linked <= responses")
+    n = result.n
+    out: list[Caveat] = []
+    if n == 0:
+        out.append(Caveat("outcome_no_answers"))
+    elif n < indicative_below:
+        out.append(Caveat("outcome_indicative_only", {"n": n}))
+    if responses > linked:
+        out.append(Caveat(
+            "outcome_unlinked_responses", {"unlinked": responses - linked, "responses": responses}
+        ))
+    if result.unanswered:
+        out.append(Caveat("outcome_unanswered", {"unanswered": result.unanswered}))
+    out.append(Caveat("outcome_no_baseline"))
+    if not comparison_group:
+        out.append(Caveat("outcome_no_comparison_group"))
+    if n == 1 and getattr(result, "mean_ci", False) is None:  # a scale: no t interval for one
+        out.append(Caveat("outcome_no_mean_interval"))
     return tuple(out)
 
 

@@ -20,6 +20,7 @@ from analysis.intervals import (
     mean_t_interval_from_counts,
     proportion_ci,
 )
+from analysis.scales import EXTREME_HIGH, EXTREME_LOW  # also importable from here, as before
 from analysis.signed_rank import (
     MAX_EXACT_NONZERO,
     SignedRanks,
@@ -38,9 +39,6 @@ RANK_BISERIAL_METHOD = (
     "matched-pairs rank-biserial correlation, Kerby's simple difference formula "
     "(W+ - W-) / (W+ + W-), zero changes left out"
 )
-# Baselines this close to either end of a 0-10 scale can only move one way on re-measurement.
-EXTREME_LOW = 1
-EXTREME_HIGH = 9
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ def deliver(
                     language=participant.language,
                     link=invitations.link_for(settings.base_url, settings.secret_key, inv),
                     closes_on=inv.closes_on,
-                    wave_code=inv.wave.code,
+                    wave=inv.wave,
                 )
                 message.replace_header("Message-ID", message_id(settings.secret_key, inv))
                 mailer.send(message)

@@ -1,4 +1,11 @@
-"""Cohort import (contracts section 2): all-or-nothing, every bad row named."""
+"""Cohort import (contracts sections 2 and 5): all-or-nothing, every bad row named.
+
+The columns come from the study: one `<key>_end` per measure with a baseline, `arm` when
+the study has arms. `status` (blank or absent: completed) says who completed the
+intervention; only completers get invitations. A participant who was already sent a
+questionnaire stays a completer: a row changing that is refused. One whose invitations
+were not sent yet loses them when marked dropped_out or in_progress.
+"""
 
 from __future__ import annotations
 
@@ -45,9 +52,13 @@ from surveys.models import (
     DeliveryStatus,
     Invitation,
     InvitationStatus,
+    Measure,
     Participant,
+    Response,
     Study,
 )
+from surveys.models.study import MAX_MEASURES
+from surveys.studies.measures import cohort_column, parse_value
 
 REF_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
@@ -55,11 +66,50 @@ PHONE_PATTERN = re.compile(r"^[0-9+() -]{6,40}$")
 LANGUAGES = ("en", "cy")
 CHANNELS = ("telephone", "face_to_face_site", "face_to_face_neutral", "video")
 ATTENDANCE = ("attended", "unable_to_attend", "failed_to_attend")
-SCORE_COLUMNS = ("workability_end", "confidence_end", "importance_end")
+COMPLETED = "completed"
+STATUSES = (COMPLETED, "dropped_out", "in_progress")
+# Invitations a client has seen (or answered): once one exists, they stay a completer.
+SENT = (InvitationStatus.ISSUED.value, InvitationStatus.COMPLETED.value,
+        InvitationStatus.CLOSED.value)
 
 PARTICIPANT_REQUIRED = ("participant_ref", "site", "completed_on")
-PARTICIPANT_OPTIONAL = ("language", "email", "phone", *SCORE_COLUMNS)
 APPOINTMENT_REQUIRED = ("participant_ref", "appointment_on", "channel", "attendance")
+
+
+@dataclass(frozen=True)
+class CohortColumns:
+    """The participants.csv columns of one study (contracts sections 2 and 5)."""
+
+    arms: tuple[str, ...]
+    # (column, staged field, measure) for each measure with a baseline, in the study's order.
+    baselines: tuple[tuple[str, str, Measure], ...]
+
+    @classmethod
+    def of(cls, study: Study) -> CohortColumns:
+        return cls(tuple(study.arms or ()), tuple(
+            (cohort_column(m), f"baseline_{m.slot}", m) for m in study.measures if m.baseline))
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return (*PARTICIPANT_REQUIRED, *(("arm",) if self.arms else ()))
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        return (*self.required, "status", "language", "email", "phone",
+                *(column for column, _, _ in self.baselines))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The participants columns the import writes."""
+        return ("site", "completed_on", "language", "email", "phone", "status",
+                *(("arm",) if self.arms else ()), *(name for _, name, _ in self.baselines))
+
+    def present(self, header: list[str]) -> list[str]:
+        """The fields a file with this header sets on participants already in the study:
+        status always (absent means completed, the file of contracts section 2)."""
+        columns = {name: column for column, name, _ in self.baselines}
+        return [name for name in self.fields
+                if name == "status" or columns.get(name, name) in header]
 
 
 class ImportRejected(ValueError):
@@ -95,12 +145,27 @@ def parse_score(value: str) -> tuple[int | None, str | None]:
     return int(value), None
 
 
+def parse_baseline(measure: Measure, cell: str) -> tuple[int | None, str | None]:
+    """A `<key>_end` cell: the measure's value (yes = 1, no = 0), or blank (not recorded)."""
+    # Never hand a huge digit string to int(): Python refuses past 4300 digits.
+    value, problem = parse_value(measure, cell) if len(cell) <= 12 else (None, "too long")
+    if problem is None:
+        return value, None
+    if measure.kind == "binary":
+        return None, f"'{cell[:20]}' must be yes or no"
+    low = measure.min_value or 0
+    high = measure.max_value if measure.max_value is not None else 10
+    return None, f"'{cell[:20]}' is not a whole number from {low} to {high}"
+
+
 def _check_date(line: int, row: dict[str, str], column: str, today: date,
-                errors: RowErrors) -> date | None:
-    """A required ISO date that has happened (not after today, not before 2000)."""
+                errors: RowErrors, *, required: bool = True) -> date | None:
+    """An ISO date that has happened (not after today, not before 2000)."""
     value = parse_date(row[column])
     problem = (date_problem(value, today) if value is not None
                else f"'{row[column][:20]}' is not an ISO date (YYYY-MM-DD)" if row[column]
+               else None if not required
+               else "is required when the status is completed" if "status" in row
                else "is required")
     if problem:
         errors.add(line, column, problem)
@@ -108,8 +173,8 @@ def _check_date(line: int, row: dict[str, str], column: str, today: date,
     return value
 
 
-def _check_participant(line: int, row: dict[str, str], today: date,
-                       errors: RowErrors) -> dict | None:
+def _check_participant(line: int, row: dict[str, str], today: date, errors: RowErrors,
+                       columns: CohortColumns) -> dict | None:
     ok = True
     ref = row["participant_ref"]
     if not REF_PATTERN.match(ref):
@@ -125,9 +190,22 @@ def _check_participant(line: int, row: dict[str, str], today: date,
     elif problem := single_line_problem(row["site"]):
         errors.add(line, "site", problem)
         ok = False
-    completed = _check_date(line, row, "completed_on", today, errors)
-    if completed is None:
+    status = row.get("status", "").lower() or COMPLETED
+    if status not in STATUSES:
+        errors.add(line, "status", f"'{row['status'][:20]}' must be one of {', '.join(STATUSES)}")
         ok = False
+    # Only a completer needs the date; another's is checked when given.
+    completed = _check_date(line, row, "completed_on", today, errors,
+                            required=status == COMPLETED)
+    if completed is None and (row["completed_on"] or status == COMPLETED):
+        ok = False
+    arm = None
+    if columns.arms:
+        arm = next((a for a in columns.arms if a.lower() == row["arm"].lower()), None)
+        if arm is None:
+            errors.add(line, "arm", f"'{row['arm'][:30]}' must be one of "
+                       f"{', '.join(columns.arms)}" if row["arm"] else "is required")
+            ok = False
     language = row.get("language", "") or "en"
     if language not in LANGUAGES:
         errors.add(line, "language", f"'{language[:20]}' must be 'en' or 'cy'")
@@ -141,8 +219,8 @@ def _check_participant(line: int, row: dict[str, str], today: date,
         errors.add(line, "phone", "must be digits, spaces and + ( ) -, 6 to 40 characters")
         ok = False
     scores = {}
-    for column in SCORE_COLUMNS:
-        scores[column], problem = parse_score(row.get(column, ""))
+    for column, name, measure in columns.baselines:
+        scores[name], problem = parse_baseline(measure, row.get(column, ""))
         if problem:
             errors.add(line, column, problem)
             ok = False
@@ -155,6 +233,8 @@ def _check_participant(line: int, row: dict[str, str], today: date,
         "language": language,
         "email": email or None,
         "phone": phone or None,
+        "status": status,
+        "arm": arm,
         **scores,
     }
 
@@ -214,9 +294,10 @@ STAGED_PARTICIPANTS = Table(
     Column("language", String(2)),
     Column("email", String(320)),
     Column("phone", String(40)),
-    Column("workability_end", Integer),
-    Column("confidence_end", Integer),
-    Column("importance_end", Integer),
+    Column("status", String(16)),  # None when the row has a problem
+    Column("arm", String(64)),
+    # The study's measures' baselines, by slot (Measure.slot).
+    *(Column(f"baseline_{slot}", Integer) for slot in range(1, MAX_MEASURES + 1)),
     prefixes=["TEMPORARY"],
 )
 STAGED_APPOINTMENTS = Table(
@@ -234,7 +315,9 @@ STAGED_APPOINTMENTS = Table(
 Index("cohort_import_participants_ref", STAGED_PARTICIPANTS.c.ref)
 Index("cohort_import_participants_ref_key", STAGED_PARTICIPANTS.c.ref_key)
 Index("cohort_import_appointments_ref", STAGED_APPOINTMENTS.c.ref)
-PARTICIPANT_FIELDS = ("site", "completed_on", "language", "email", "phone", *SCORE_COLUMNS)
+# What a checked row stages besides its line and reference.
+STAGED_FIELDS = tuple(c.name for c in STAGED_PARTICIPANTS.columns
+                      if c.name not in ("line", "ref", "ref_key"))
 
 
 def import_cohort(
@@ -275,18 +358,19 @@ def _import(session, conn, study, participants_csv, appointments_csv, participan
             appointments_name, today: date) -> CohortImportResult:
     p_errors = RowErrors(participants_name)
     staged = 0
-    header, rows = open_rows(participants_csv, participants_name, PARTICIPANT_REQUIRED,
-                             (*PARTICIPANT_REQUIRED, *PARTICIPANT_OPTIONAL))
+    columns = CohortColumns.of(study)
+    header, rows = open_rows(participants_csv, participants_name, columns.required,
+                             columns.allowed)
     # Only the columns the file has are written to participants already in the study.
-    present = [name for name in PARTICIPANT_FIELDS if name in header]
+    present = columns.present(header)
     while chunk := list(islice(rows, CHUNK)):
         batch = []
         for line, row in chunk:
-            checked = _check_participant(line, row, today, p_errors) or {}
+            checked = _check_participant(line, row, today, p_errors, columns) or {}
             checked.pop("ref", None)
             ref = row["participant_ref"]
             batch.append({"line": line, "ref": ref, "ref_key": ref.lower(),
-                          **{name: checked.get(name) for name in PARTICIPANT_FIELDS}})
+                          **{name: checked.get(name) for name in STAGED_FIELDS}})
         _stage(conn, STAGED_PARTICIPANTS, batch)
         staged += len(batch)
     if not staged:
@@ -300,6 +384,10 @@ def _import(session, conn, study, participants_csv, appointments_csv, participan
         p_errors.add(line, "participant_ref",
                      f"'{ref[:64]}' differs only in capitals from '{stored}', already in the "
                      "study; use the same spelling to update that participant")
+    for line, ref, status in _sent_non_completers(conn, study):
+        p_errors.add(line, "status",
+                     f"'{ref[:64]}' was already sent a questionnaire as a client who completed, "
+                     f"so cannot become '{status}'; leave the status as completed")
     p_errors.problems.sort(key=lambda problem: problem[0])  # stable: in reading order
 
     a_errors = RowErrors(appointments_name)
@@ -326,9 +414,10 @@ def _import(session, conn, study, participants_csv, appointments_csv, participan
     if p_errors or a_errors:
         raise ImportRejected([e for e in (p_errors, a_errors) if e])
 
-    created, updated = _write_participants(conn, study, present)
+    created, updated = _write_participants(conn, study, columns.fields, present)
     if visits:
         _write_appointments(conn, study)
+    _unschedule(conn, study)
     scheduled = _schedule(conn, study)
     _drop_staging(conn)
     # Rows changed behind the ORM's back: objects it holds must be read again.
@@ -397,6 +486,22 @@ def _case_clashes(conn: Connection, study: Study):
     )
 
 
+def _sent_non_completers(conn: Connection, study: Study):
+    """(line, ref, new status) for rows making a non-completer of a participant who was
+    already sent a questionnaire (or answered one): what they said belongs to a completer."""
+    s = STAGED_PARTICIPANTS
+    p = Participant.__table__
+    inv, resp = Invitation.__table__, Response.__table__
+    return conn.execute(
+        select(s.c.line, s.c.ref, s.c.status)
+        .join(p, and_(p.c.study_id == study.id, p.c.ref == s.c.ref))
+        .where(s.c.status.is_not(None), s.c.status != COMPLETED,
+               exists().where(inv.c.participant_id == p.c.id, inv.c.status.in_(SENT))
+               | exists().where(resp.c.participant_id == p.c.id))
+        .order_by(s.c.line)
+    )
+
+
 def _unknown_appointment_refs(conn: Connection, study: Study):
     a, s = STAGED_APPOINTMENTS, STAGED_PARTICIPANTS
     return conn.execute(
@@ -409,9 +514,10 @@ def _unknown_appointment_refs(conn: Connection, study: Study):
     )
 
 
-def _write_participants(conn: Connection, study: Study, present: list[str]) -> tuple[int, int]:
+def _write_participants(conn: Connection, study: Study, fields: tuple[str, ...],
+                        present: list[str]) -> tuple[int, int]:
     """Update the participants already in the study (only the `present` columns), then
-    insert the new ones in file order."""
+    insert the new ones in file order (every field of the study's file)."""
     s = STAGED_PARTICIPANTS
     table = Participant.__table__
     updated = conn.execute(
@@ -420,12 +526,12 @@ def _write_participants(conn: Connection, study: Study, present: list[str]) -> t
         .values({name: s.c[name] for name in present})
     ).rowcount
     new = (
-        select(literal(study.id), s.c.ref, *[s.c[name] for name in PARTICIPANT_FIELDS])
+        select(literal(study.id), s.c.ref, *[s.c[name] for name in fields])
         .where(~exists().where(table.c.study_id == study.id, table.c.ref == s.c.ref))
         .order_by(s.c.line)
     )
     created = conn.execute(
-        insert(table).from_select(["study_id", "ref", *PARTICIPANT_FIELDS], new),
+        insert(table).from_select(["study_id", "ref", *fields], new),
         execution_options={"preserve_rowcount": True},
     ).rowcount
     return created, updated
@@ -455,8 +561,25 @@ def _write_appointments(conn: Connection, study: Study) -> None:
     )
 
 
+def _unschedule(conn: Connection, study: Study) -> None:
+    """Imported participants who are not completers lose the invitations they were never
+    sent (those sent make the row refused: _sent_non_completers)."""
+    s = STAGED_PARTICIPANTS
+    p = Participant.__table__
+    inv = Invitation.__table__
+    conn.execute(
+        delete(inv).where(
+            inv.c.status.not_in(SENT),
+            inv.c.participant_id.in_(
+                select(p.c.id).join(s, and_(p.c.study_id == study.id, p.c.ref == s.c.ref))
+                .where(p.c.status != COMPLETED)
+            ),
+        )
+    )
+
+
 def _schedule(conn: Connection, study: Study) -> int:
-    """One invitation per imported participant and wave (invitations.schedule_for, in SQL).
+    """One invitation per imported completer and wave (invitations.schedule_for, in SQL).
 
     Due on the completion date plus the wave's offset; out of window when that falls after
     the study's end date. Invitations not yet issued move with a changed completion date;
@@ -465,7 +588,7 @@ def _schedule(conn: Connection, study: Study) -> int:
     s = STAGED_PARTICIPANTS
     p = Participant.__table__
     inv = Invitation.__table__
-    mine = and_(p.c.study_id == study.id, p.c.ref == s.c.ref)
+    mine = and_(p.c.study_id == study.id, p.c.ref == s.c.ref, p.c.status == COMPLETED)
     sqlite = conn.dialect.name == "sqlite"
     created = 0
     for wave in study.waves:

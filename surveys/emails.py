@@ -16,6 +16,9 @@ from babel.dates import format_date
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from surveys.i18n import client_language, programme_name
+from surveys.models import Wave
+
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "emails"
 
@@ -40,8 +43,12 @@ def build_email(
     language: str,
     link: str,
     closes_on: date,
-    wave_code: str,
+    wave: Wave,
 ) -> EmailMessage:
+    """The email for an invitation to `wave`, in the client's `language` when the wave's study
+    has it (else the study's first), naming the study's programme."""
+    study = wave.study
+    language = client_language(study, language)
     env = _environment(language)
     context = {
         "link": link,
@@ -49,7 +56,10 @@ def build_email(
         "closes_on": format_date(
             closes_on, "long", locale="en_GB" if language == "en" else language
         ),
-        "wave_code": wave_code,
+        "wave_code": wave.code,
+        "programme": programme_name(study, language),
+        # A later wave than the study's first (waves are ordered by offset).
+        "follow_up": bool(study.waves) and wave.id != study.waves[0].id,
         "reminder": kind == "reminder",
         "language": language,
     }

@@ -31,3 +31,18 @@ def catalog(language: str) -> NullTranslations:
 def translate(message: str, language: str, **params: object) -> str:
     text = catalog(language).gettext(message)
     return text % params if params else text
+
+
+def client_language(study, wanted: str | None) -> str:
+    """The language a client of `study` is addressed in: their own when the study has it,
+    else the study's first language (an English-only study never speaks Welsh)."""
+    languages = list(study.languages or ()) or ["en"]
+    return wanted if wanted in languages else languages[0]
+
+
+def programme_name(study, language: str) -> str:
+    """How clients know the study's programme, in `language`, else English: on one line,
+    since it goes into email subjects."""
+    names = study.programme or {}
+    name = names.get(language) or names.get("en") or next(iter(names.values()), "") or study.name
+    return " ".join(str(name).split())

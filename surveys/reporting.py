@@ -1,7 +1,10 @@
-"""The paired-change report (contracts section 4): data from the database, numbers from analysis/.
+"""The paired-change report (contracts sections 4 and 6): data from the database, numbers from
+analysis/.
 
-This module only gathers plain numbers and hands them to the pure functions in
-`analysis`; the statistics themselves live there.
+One entry per measure of the study (study.measures, in order): a scale measure with a baseline
+gets the statistics of section 4, a binary one the 2x2 of before and after (McNemar, Newcombe),
+and an outcome asked at follow-up only (baseline: false) its answers. This module only gathers
+plain numbers and hands them to the pure functions in `analysis`; the statistics live there.
 """
 
 from __future__ import annotations
@@ -14,25 +17,9 @@ from sqlalchemy.orm import Session
 
 from surveys import i18n
 from surveys.i18n import translate
-from surveys.models import Participant, Response, Study
+from surveys.models import Measure, Response, Study
 from surveys.studies import wave_by_code
-
-# Question id in the follow-up wave -> (the participant's score stored at the end of the
-# intervention, the same question's answer at follow-up). Both are integer columns of the
-# response: the baseline copied by the database from the participant (migration 0005),
-# the follow-up derived by the database from the answers (migration 0004).
-PAIRS = {
-    "workability": (Response.baseline_workability, Response.score_workability),
-    "confidence": (Response.baseline_confidence, Response.score_confidence),
-    "importance": (Response.baseline_importance, Response.score_importance),
-}
-# Question id -> the participant's stored score, for reports that join participants anyway
-# (breakdowns by site, channel, ...).
-MEASURES = {
-    "workability": Participant.workability_end,
-    "confidence": Participant.confidence_end,
-    "importance": Participant.importance_end,
-}
+from surveys.studies.measures import better_value, higher_is_better, label, response_pair
 
 
 def _counts(session: Session, wave_id: int, linked: int | None = None) -> tuple[int, int]:
@@ -53,49 +40,56 @@ def _counts(session: Session, wave_id: int, linked: int | None = None) -> tuple[
     return responses, linked
 
 
-def paired_score_counts(session: Session, wave_id: int) -> dict[str, list[tuple]]:
-    """Per measure: (baseline, follow-up, number of linked responses) for each distinct pair.
+def paired_score_counts(
+    session: Session, wave_id: int, measures: list[Measure]
+) -> dict[str, list[tuple]]:
+    """Per measure key: (baseline, follow-up, number of linked responses) for each distinct pair.
 
-    Counted in the database (GROUP BY), so only at most 12 x 12 rows per measure come back
-    whatever the number of clients. None stands for a missing score on either side. Both
-    sides are columns of the linked responses, so the counts come from one covering index
-    (ix_responses_paired) with no join; on PostgreSQL one statement counts all three
-    measures (GROUPING SETS) in a single index-only scan.
+    Counted in the database (GROUP BY), so only a few rows per measure come back (at most
+    12 x 12 on a 0-10 scale, 3 x 3 for yes/no) whatever the number of clients. None stands for
+    a missing value on either side. Both sides are slot columns of the linked responses
+    (surveys.studies.measures.response_pair), so the counts come from one covering index
+    (ix_responses_paired) with no join; on PostgreSQL one statement counts every measure
+    (GROUPING SETS) in a single index-only scan.
     """
     linked = (Response.wave_id == wave_id, Response.status == "submitted",
               Response.participant_id.is_not(None))
-    out: dict[str, list[tuple]] = {measure: [] for measure in PAIRS}
+    pairs = {m.key: response_pair(m) for m in measures}
+    out: dict[str, list[tuple]] = {key: [] for key in pairs}
+    if not pairs:
+        return out
     if session.get_bind().dialect.name != "postgresql":
-        for measure, (baseline, follow) in PAIRS.items():
+        for key, (baseline, follow) in pairs.items():
             rows = session.execute(
                 select(baseline, follow, func.count()).where(*linked)
                 .group_by(baseline, follow)
             ).all()
-            out[measure] = [(b, f, int(n)) for b, f, n in rows]
+            out[key] = [(b, f, int(n)) for b, f, n in rows]
         return out
     # Index pages are in memory, so random reads cost little more than sequential ones
     # (the default random_page_cost assumes spinning disks); JIT only slows a 0.5 s query.
     session.execute(text("SET LOCAL random_page_cost = 1.1"))
     session.execute(text("SET LOCAL jit = off"))
-    pairs = list(PAIRS.values())
-    columns = [column for pair in pairs for column in pair]
+    columns = [column for pair in pairs.values() for column in pair]
     rows = session.execute(
-        select(*columns, *[func.grouping(b) for b, _ in pairs], func.count())
+        select(*columns, *[func.grouping(b) for b, _ in pairs.values()], func.count())
         .where(*linked)
-        .group_by(func.grouping_sets(*[tuple_(b, f) for b, f in pairs]))
+        .group_by(func.grouping_sets(*[tuple_(b, f) for b, f in pairs.values()]))
     ).all()
     k = len(pairs)
     for row in rows:
-        for i, measure in enumerate(PAIRS):
+        for i, key in enumerate(pairs):
             if row[2 * k + i] == 0:  # GROUPING() is 0 for the set this row counts
-                out[measure].append((row[2 * i], row[2 * i + 1], int(row[-1])))
+                out[key].append((row[2 * i], row[2 * i + 1], int(row[-1])))
     return out
 
 
-def paired_scores(session: Session, wave_id: int) -> dict[str, tuple[list, list]]:
-    """Baseline and follow-up score lists per measure, one entry per linked response."""
+def paired_scores(
+    session: Session, wave_id: int, measures: list[Measure]
+) -> dict[str, tuple[list, list]]:
+    """Baseline and follow-up value lists per measure, one entry per linked response."""
     scores = {}
-    for measure, rows in paired_score_counts(session, wave_id).items():
+    for measure, rows in paired_score_counts(session, wave_id, measures).items():
         baseline: list = []
         follow: list = []
         for b, f, n in sorted(rows, key=lambda r: (r[0] is None, r[0] or 0, r[1] is None,
@@ -141,41 +135,98 @@ def caveat_sentence(caveat, language: str) -> str:
     return translate(found, language).format(**caveat.params)
 
 
-# Reliable-change thresholds (points) when the study sets none: the 0-10 work ability
-# score's smallest detectable change is reported at about 1.9 to 2.2 points.
-DEFAULT_RELIABLE_CHANGE = {"workability": 2}
+def _points(value: float) -> int | float:
+    """A threshold as the researcher wrote it: 2, not 2.0 (the column is a float)."""
+    return int(value) if float(value).is_integer() else value
 
 
 def reliable_change_thresholds(study: Study) -> dict[str, float]:
-    return dict(study.reliable_change or DEFAULT_RELIABLE_CHANGE)
+    """{measure key: threshold in points} for the scale measures that have one."""
+    return {m.key: _points(m.reliable_change) for m in study.measures
+            if m.kind == "scale" and m.reliable_change is not None}
+
+
+def lower_is_better(result):
+    """A scale result read with `better: lower`: improved means the score went down.
+
+    Only the direction's names swap (counts, their intervals, reliable change); every change
+    stays follow-up minus baseline, and the two-sided tests do not depend on the direction.
+    """
+    from dataclasses import replace
+
+    return replace(
+        result, improved=result.deteriorated, deteriorated=result.improved,
+        improved_ci=result.deteriorated_ci, deteriorated_ci=result.improved_ci,
+        reliably_improved=result.reliably_deteriorated,
+        reliably_deteriorated=result.reliably_improved,
+    )
+
+
+def _entry(measure: Measure, rows: list[tuple], *, linked: int, responses: int,
+           thresholds: dict, language: str) -> dict:
+    """One measure's entry of the report (contracts sections 4 and 6)."""
+    from analysis.binary import (
+        outcome_binary_from_counts,
+        outcome_scale_from_counts,
+        paired_binary_from_counts,
+    )
+    from analysis.caveats import binary_caveats, outcome_caveats, paired_caveats
+    from analysis.paired import paired_change_from_counts
+
+    if measure.baseline:
+        counts: dict = {}
+        for b, f, n in rows:
+            counts[(b, f)] = counts.get((b, f), 0) + n
+        if measure.kind == "binary":
+            result = paired_binary_from_counts(counts, better_value(measure))
+            caveats = binary_caveats(result, linked=linked, responses=responses)
+        else:
+            result = paired_change_from_counts(counts,
+                                               reliable_change=thresholds.get(measure.key))
+            if not higher_is_better(measure):
+                result = lower_is_better(result)
+            caveats = paired_caveats(result, linked=linked, responses=responses)
+    else:
+        answers: dict = {}
+        for _, f, n in rows:
+            answers[f] = answers.get(f, 0) + n
+        if measure.kind == "binary":
+            result = outcome_binary_from_counts(answers, better_value(measure))
+        else:
+            result = outcome_scale_from_counts(answers, higher_is_better(measure))
+        caveats = outcome_caveats(result, linked=linked, responses=responses)
+    entry = result.to_contract_dict()
+    entry.update(kind=measure.kind, baseline=bool(measure.baseline), better=measure.better,
+                 label=label(measure, language))
+    entry["caveats"] = [caveat_sentence(c, language) for c in caveats]
+    entry["caveat_codes"] = [c.code for c in caveats]
+    entry["caveat_params"] = [dict(c.params) for c in caveats]
+    entry["methods"] = result.methods
+    if measure.kind == "scale":
+        entry.update(min_value=measure.min_value if measure.min_value is not None else 0,
+                     max_value=measure.max_value if measure.max_value is not None else 10)
+        if measure.baseline:
+            entry.update(_before_after(rows))
+    return entry
 
 
 def paired_report(session: Session, study: Study, follow_up: str, *, language: str = "en") -> dict:
-    # SciPy takes a second or two to import: only reports pay for it.
-    from analysis.caveats import paired_caveats
-    from analysis.paired import paired_change_from_counts
-
     wave = wave_by_code(study, follow_up)
+    measures = list(study.measures)
     # Counts per (baseline, follow-up) pair, never one row per client: the statistics are
-    # worked out from at most 12 x 12 numbers whatever the size of the cohort.
-    scored = paired_score_counts(session, wave.id)
-    every_pair = next(iter(scored.values()), [])
-    responses, linked = _counts(session, wave.id, linked=sum(n for _, _, n in every_pair))
+    # worked out from a few numbers per measure whatever the size of the cohort.
+    scored = paired_score_counts(session, wave.id, measures)
+    if measures:  # every linked response is counted once in each measure's rows
+        every_pair = scored[measures[0].key]
+        responses, linked = _counts(session, wave.id, linked=sum(n for _, _, n in every_pair))
+    else:
+        responses, linked = _counts(session, wave.id)
     thresholds = reliable_change_thresholds(study)
-    measures = {}
-    for measure, rows in scored.items():
-        counts: dict[tuple, int] = {}
-        for b, f, n in rows:
-            counts[(b, f)] = counts.get((b, f), 0) + n
-        result = paired_change_from_counts(counts, reliable_change=thresholds.get(measure))
-        caveats = paired_caveats(result, linked=linked, responses=responses)
-        entry = result.to_contract_dict()
-        entry["caveats"] = [caveat_sentence(c, language) for c in caveats]
-        entry["caveat_codes"] = [c.code for c in caveats]
-        entry["caveat_params"] = [dict(c.params) for c in caveats]
-        entry["methods"] = result.methods
-        entry.update(_before_after(rows))
-        measures[measure] = entry
+    entries = {
+        m.key: _entry(m, scored[m.key], linked=linked, responses=responses,
+                      thresholds=thresholds, language=language)
+        for m in measures
+    }
     return {
         "follow_up": follow_up,
         "responses": responses,
@@ -185,7 +236,7 @@ def paired_report(session: Session, study: Study, follow_up: str, *, language: s
         "baseline": "score stored at the end of the intervention",
         "reliable_change_thresholds": thresholds,
         "disclosure_threshold": study.disclosure_threshold,
-        "measures": measures,
+        "measures": entries,
     }
 
 
@@ -205,14 +256,27 @@ CSV_EXTRA_COLUMNS = (
 )
 
 
-def _extra_cells(m: dict) -> tuple:
-    def get(obj, *path):
-        for key in path:
-            if not isinstance(obj, dict):
-                return None
-            obj = obj.get(key)
-        return obj
+# Added after those for any study's measures (contracts section 6): binary and outcome figures.
+CSV_KIND_COLUMNS = (
+    "kind", "better", "has_baseline", "label", "before_better", "after_better",
+    "before_better_after_better", "before_better_after_worse", "before_worse_after_better",
+    "before_worse_after_worse", "mcnemar_p", "mcnemar_method", "difference",
+    "difference_ci_low", "difference_ci_high", "difference_method", "difference_confidence",
+    "better_count", "better_share", "better_share_ci_low", "better_share_ci_high",
+    "better_share_method",
+)
 
+
+def _get(obj, *path):
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _extra_cells(m: dict) -> tuple:
+    get = _get
     rc = m.get("reliable_change") or {}
     return (
         m.get("confidence"), get(m, "improved_share", "share"),
@@ -228,20 +292,42 @@ def _extra_cells(m: dict) -> tuple:
     )
 
 
+def _kind_cells(m: dict) -> tuple:
+    get = _get
+    share = m.get("share") or m.get("after_share") or {}
+    has_baseline = m.get("baseline")
+    return (
+        m.get("kind", "scale"), m.get("better", "higher"),
+        "" if has_baseline is None else ("yes" if has_baseline else "no"), m.get("label"),
+        m.get("before_better"), m.get("after_better"),
+        get(m, "table", "before_better_after_better"),
+        get(m, "table", "before_better_after_worse"),
+        get(m, "table", "before_worse_after_better"),
+        get(m, "table", "before_worse_after_worse"),
+        get(m, "mcnemar", "p"), get(m, "mcnemar", "method"),
+        get(m, "difference", "estimate"), get(m, "difference", "ci_low"),
+        get(m, "difference", "ci_high"), get(m, "difference", "method"),
+        get(m, "difference", "confidence"), m.get("better_count"),
+        share.get("share"), share.get("ci_low"), share.get("ci_high"), share.get("method"),
+    )
+
+
 def render_csv(report: dict) -> str:
     from surveys.reports.table import safe_text as safe_cell
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("follow_up", "responses", "linked", *CSV_COLUMNS, *CSV_EXTRA_COLUMNS))
+    writer.writerow(("follow_up", "responses", "linked", *CSV_COLUMNS, *CSV_EXTRA_COLUMNS,
+                     *CSV_KIND_COLUMNS))
     publication = report.get("publication") or {}
     for measure, m in report["measures"].items():
         writer.writerow([safe_cell(v) for v in (
             report["follow_up"], report["responses"], report["linked"], measure, m["n"],
-            m["improved"], m["same"], m["deteriorated"], m["mean_change"], m["median_change"],
-            m["sign_test"]["p"], m["wilcoxon"]["p"], m["wilcoxon"]["zero_method"],
-            m["wilcoxon"]["method"], " ".join(m["caveats"]), *_extra_cells(m),
-            "yes" if publication else "no", publication.get("rule", ""),
+            m.get("improved"), m.get("same"), m.get("deteriorated"), m.get("mean_change"),
+            m.get("median_change"), _get(m, "sign_test", "p"), _get(m, "wilcoxon", "p"),
+            _get(m, "wilcoxon", "zero_method"), _get(m, "wilcoxon", "method"),
+            " ".join(m["caveats"]), *_extra_cells(m),
+            "yes" if publication else "no", publication.get("rule", ""), *_kind_cells(m),
         )])
     return out.getvalue()
 

@@ -24,7 +24,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from instruments import load_instrument, parse_import_cell
+from instruments import parse_import_cell
 from surveys.clock import system_clock
 from surveys.clock import today as clock_today
 from surveys.cohort_import import ImportRejected, parse_date
@@ -72,7 +72,9 @@ def import_responses(
     was due (before they completed the intervention, when they have no invitation for it).
     """
     today = today or clock_today(system_clock)
-    instrument = load_instrument(wave.instrument)
+    from surveys.studies.instruments import wave_instrument
+
+    instrument = wave_instrument(session, wave)
     questions = {q.id: q for q in instrument.questions()}
     _, rows = open_rows(
         data, filename, FIXED, (*FIXED, *INFORMATIONAL, *questions),
@@ -146,8 +148,10 @@ def import_responses(
             # date is a typing slip or the wrong wave's file.
             errors.add(line, "submitted_on", f"{submitted.isoformat()} is before '{ref}''s "
                        f"{wave.code} questionnaire was due ({invitation.due_on.isoformat()})")
-        elif participant is not None and submitted < participant.completed_on:
-            # No invitation for this wave (not scheduled yet): at least the intervention ended.
+        elif (participant is not None and participant.completed_on is not None
+              and submitted < participant.completed_on):
+            # No invitation for this wave (not scheduled yet): at least the intervention ended
+            # (a non-completer has no completion date to check against).
             errors.add(line, "submitted_on", f"{submitted.isoformat()} is before '{ref}' "
                        f"completed the intervention ({participant.completed_on.isoformat()})")
         if row["mode"] not in MODES:

@@ -42,6 +42,32 @@ PARTICIPANTS_HEADER = (
 )
 
 
+def make_study(session, slug: str, *, measures=(), waves=(), arms=(), **fields):
+    """A study built directly from the models, as a definition would make it.
+
+    `measures`: dicts of Measure fields; key is needed, binary ones need better; the rest
+    default to a 0-10 scale with a baseline, slots 1, 2... in the order given. `waves`:
+    dicts of Wave fields; code is needed, the instrument defaults to the code.
+    """
+    from surveys.models import Measure, Study, Wave
+
+    study = Study(slug=slug, name=fields.pop("name", slug), programme={"en": slug},
+                  languages=["en"], arms=list(arms), **fields)
+    study.measures = [
+        Measure(**{"kind": "scale", "better": "higher", "baseline": True,
+                   "label": {"en": m["key"]},
+                   **({"min_value": 0, "max_value": 10} if m.get("kind", "scale") == "scale"
+                      else {}),
+                   "position": slot, "slot": slot, **m})
+        for slot, m in enumerate(measures, start=1)
+    ]
+    study.waves = [Wave(**{"instrument": w["code"], "offset_days": 0, "reminder_days": [7],
+                           "close_days": 28, **w}) for w in waves]
+    session.add(study)
+    session.flush()
+    return study
+
+
 def csrf_token(html: str) -> str:
     match = CSRF.search(html)
     assert match, "no CSRF token on the page"

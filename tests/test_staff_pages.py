@@ -76,6 +76,34 @@ def test_schedule_change_moves_questionnaires_not_yet_issued(client, session_fac
         assert s.scalar(select(Wave.offset_days).where(Wave.code == "wave2")) == 56
 
 
+def test_schedule_page_sets_up_to_three_reminders_before_the_close(client, session_factory):
+    sign_in(client, staff(session_factory, "researcher"), PASSWORD)
+    page = client.get("/staff/studies/default/schedule").get_data(as_text=True)
+    assert 'name="wave2-reminder_days" type="text" value="7"' in page
+    saved = client.post("/staff/studies/default/schedule/wave2", data={
+        "csrf_token": csrf_token(page), "wave2-offset_days": "42",
+        "wave2-reminder_days": "10, 3", "wave2-close_days": "28"})
+    assert saved.status_code == 302
+    with session_factory() as s:
+        assert s.scalar(select(Wave.reminder_days).where(Wave.code == "wave2")) == [3, 10]
+    shown = client.get("/staff/studies/default/schedule").get_data(as_text=True)
+    assert 'value="3, 10"' in shown
+    for days, message in (("3, 30", "Each reminder must come before the questionnaire closes"),
+                          ("1, 2, 3, 4", "Enter up to 3 different reminder days"),
+                          ("0", "Enter each reminder as a number of days from 1 to 365"),
+                          ("3;10", "Enter days as whole numbers separated by commas")):
+        bad = client.post("/staff/studies/default/schedule/wave2", data={
+            "csrf_token": csrf_token(page), "wave2-offset_days": "42",
+            "wave2-reminder_days": days, "wave2-close_days": "28"})
+        assert bad.status_code == 400 and message in bad.get_data(as_text=True), days
+    none = client.post("/staff/studies/default/schedule/wave2", data={
+        "csrf_token": csrf_token(page), "wave2-offset_days": "42",
+        "wave2-reminder_days": "", "wave2-close_days": "28"})
+    assert none.status_code == 302
+    with session_factory() as s:
+        assert s.scalar(select(Wave.reminder_days).where(Wave.code == "wave2")) == []
+
+
 def test_evaluator_reads_the_report_as_page_csv_and_json(client, session_factory):
     sign_in(client, staff(session_factory, "evaluator"), PASSWORD)
     page = client.get("/reports/default/paired?follow_up=wave2")

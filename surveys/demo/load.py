@@ -18,13 +18,15 @@ from sqlalchemy.orm import Session
 from scheduler.jobs import dispatch
 from surveys.accounts import create_user
 from surveys.cohort_import import import_cohort
-from surveys.demo import generator
+from surveys.demo import figures, generator, hws
 from surveys.mailer import Mailer
 from surveys.models import Invitation, Study, Wave
 from surveys.referrals import import_referrals
 from surveys.response_import import import_responses
 from surveys.settings import Settings
 from surveys.studies import create_study, wave_by_code
+from surveys.studies.apply import apply_definition
+from surveys.studies.definition import read_definition
 
 HISTORIC_SLUG = "ehd-2024"
 LIVE_SLUG = "ehd-live"
@@ -117,6 +119,8 @@ def load_demo(session: Session, now: datetime, settings: Settings, mailer: Maile
     import_cohort(session, live, _csv(rows.participants), _csv(rows.appointments))
     _replay(session, live, {"wave1": rows.wave1}, now, settings, mailer)
 
+    _load_hws(session, now, settings, mailer)
+
     for email, role in DEMO_ACCOUNTS:
         create_user(session, email, DEMO_PASSWORD, role)
     session.flush()
@@ -124,5 +128,28 @@ def load_demo(session: Session, now: datetime, settings: Settings, mailer: Maile
     return (
         f"Demo loaded: study '{HISTORIC_SLUG}' (333 completers, 2024, closed) and study "
         f"'{LIVE_SLUG}' (6 current clients with questionnaires open today).\n"
+        f"Also study '{hws.SLUG}' ({figures.HWS_ENROLLED} enrolled in the Health and Work "
+        "Support pilot, 2018 to 2020, closed).\n"
         f"Demo staff accounts ({accounts}) use the password '{DEMO_PASSWORD}'."
     )
+
+
+def _load_hws(session: Session, now: datetime, settings: Settings, mailer: Mailer) -> None:
+    """The HWS pilot as a researcher loads a finished evaluation, through the public paths:
+    its study file (instrument file beside it), everyone enrolled (cohort import with
+    `status`), then the survey's answers collected by the evaluators (response import).
+
+    Its survey ran outside the service, so nothing is replayed: one dispatcher pass marks
+    the questionnaires nobody answered as lapsed (or out of window, after the pilot
+    closed), as it does for any cohort loaded late. Quick: one import of each file.
+    """
+    path = hws.DEFINITION
+    apply_definition(session, read_definition(path.read_text(encoding="utf-8")), now=now,
+                     actor="demo", base_dir=path.parent)
+    study = session.scalar(select(Study).where(Study.slug == hws.SLUG))
+    import_cohort(session, study, _csv(hws.participants_rows()),
+                  participants_name="demo hws participants.csv")
+    import_responses(session, study, wave_by_code(study, hws.WAVE), _csv(hws.responses_rows()),
+                     filename="demo hws responses.csv")
+    session.commit()  # the dispatcher works in its own transactions
+    dispatch(_session_factory(session), now, settings, mailer)

@@ -62,29 +62,44 @@ def _find(report: dict, table_id: str) -> dict | None:
     return None
 
 
+def _towards_better(report: dict, binary: bool) -> bool:
+    """Whether the chart speaks of better and worse (a measure better lower, or yes/no)
+    rather than higher and lower (the EHD's words)."""
+    from surveys.reports.paired import TOWARDS_BETTER, directions
+
+    paired = report.get("paired") or {"measures": {}}
+    return binary or directions(paired) is TOWARDS_BETTER
+
+
 def diverging(report: dict) -> Chart | None:
-    """Lower to the left of the centre, higher to the right, 'same' split across it."""
+    """Lower (worse) to the left of the centre, higher (better) to the right, 'same' split
+    across it: one bar per measure with a baseline, scale (paired change table) or yes/no."""
     table = _find(report, "paired-change")
-    if table is None or not table["rows"]:
+    binary = _find(report, "paired-binary")
+    rows = [*(table or {}).get("rows", []), *(binary or {}).get("rows", [])]
+    if not rows:
         return None
+    source = table if table is not None and table["rows"] else binary
     language = report["language"]
     keys = ("deteriorated_percent", "same_percent", "improved_percent")
-    if any(not isinstance(row["cells"].get(k), int) for row in table["rows"] for k in keys):
+    if any(not isinstance(row["cells"].get(k), int) for row in rows for k in keys):
         return None  # suppressed for publication or no pairs: the table says why
+    towards = _towards_better(report, bool(binary and binary["rows"]))
     plot_left, plot_right = LABEL_WIDTH, WIDTH - 20
     centre = (plot_left + plot_right) / 2
     scale = (plot_right - plot_left) / 200  # -100 % .. +100 %
     chart = Chart(
         "chart-paired-diverging",
-        t(N_("Scores lower, the same and higher at follow-up than at the end of the "
-             "intervention"), language),
+        t(N_("Answers worse, the same and better at follow-up than at the start") if towards
+          else N_("Scores lower, the same and higher at follow-up than at the end of the "
+                  "intervention"), language),
         "",
-        TOP + len(table["rows"]) * (BAR_HEIGHT + ROW_GAP) + 30,
-        table["id"],
+        TOP + len(rows) * (BAR_HEIGHT + ROW_GAP) + 30,
+        source["id"],
         centre=centre, plot_left=plot_left, plot_right=plot_right,
     )
     descriptions = []
-    for i, row in enumerate(table["rows"]):
+    for i, row in enumerate(rows):
         c = row["cells"]
         lower, same, higher = (c["deteriorated_percent"], c["same_percent"],
                                c["improved_percent"])
@@ -99,16 +114,21 @@ def diverging(report: dict) -> Chart | None:
             bar.segments.append(Segment(round(x, 1), round(width, 1), css, f"{value}%",
                                         width >= 34))
         chart.bars.append(bar)
-        descriptions.append(t(N_("{measure}: {lower}% lower, {same}% the same, {higher}% "
-                                 "higher ({n} pairs)."), language, measure=row["label"],
-                              lower=lower, same=same, higher=higher, n=c["n"]))
+        sentence = (N_("{measure}: {lower}% worse, {same}% the same, {higher}% better ({n} "
+                       "pairs).") if towards else
+                    N_("{measure}: {lower}% lower, {same}% the same, {higher}% higher ({n} "
+                       "pairs)."))
+        descriptions.append(t(sentence, language, measure=row["label"], lower=lower,
+                              same=same, higher=higher, n=c["n"]))
     chart.desc = " ".join(descriptions)
     for pct in (-100, -50, 0, 50, 100):
         chart.axis.append((round(centre + pct * scale, 1), f"{abs(pct)}%"))
     chart.legend = [
-        ("app-chart__lower", t(N_("Lower at follow-up"), language)),
+        ("app-chart__lower", t(N_("Worse at follow-up") if towards
+                               else N_("Lower at follow-up"), language)),
         ("app-chart__same", t(N_("Same"), language)),
-        ("app-chart__higher", t(N_("Higher at follow-up"), language)),
+        ("app-chart__higher", t(N_("Better at follow-up") if towards
+                                else N_("Higher at follow-up"), language)),
     ]
     return chart
 
@@ -120,7 +140,16 @@ def before_after(report: dict) -> Chart | None:
         return None
     language = report["language"]
     plot_left, plot_right = LABEL_WIDTH, WIDTH - 20
-    scale = (plot_right - plot_left) / 10  # 0 .. 10 points
+    # One axis for every scale measure shown: from the lowest minimum to the highest maximum
+    # of their scales (0 to 10 for the EHD).
+    entries = [(report.get("paired") or {}).get("measures", {}).get(row["key"]) or {}
+               for row in table["rows"]]
+    low = min((m["min_value"] for m in entries if isinstance(m.get("min_value"), int)),
+              default=0)
+    high = max((m["max_value"] for m in entries if isinstance(m.get("max_value"), int)),
+               default=10)
+    high = high if high > low else low + 1
+    scale = (plot_right - plot_left) / (high - low)
     chart = Chart(
         "chart-paired-before-after",
         t(N_("Mean scores of the same clients at the end of the intervention and at "
@@ -139,8 +168,8 @@ def before_after(report: dict) -> Chart | None:
         y = TOP + i * (BAR_HEIGHT + ROW_GAP) + BAR_HEIGHT / 2
         chart.points.append({
             "label": row["label"], "y": y,
-            "before_x": round(plot_left + before * scale, 1),
-            "after_x": round(plot_left + after * scale, 1),
+            "before_x": round(plot_left + (before - low) * scale, 1),
+            "after_x": round(plot_left + (after - low) * scale, 1),
             "before": f"{before:.2f}", "after": f"{after:.2f}",
         })
         descriptions.append(t(N_("{measure}: mean {before} at the end of the intervention and "
@@ -149,7 +178,9 @@ def before_after(report: dict) -> Chart | None:
     if not chart.points:
         return None
     chart.desc = " ".join(descriptions)
-    chart.axis = [(round(plot_left + v * scale, 1), str(v)) for v in range(0, 11, 2)]
+    step = max(1, round((high - low) / 5))
+    chart.axis = [(round(plot_left + (v - low) * scale, 1), str(v))
+                  for v in range(low, high + 1, step)]
     chart.legend = [
         ("app-chart__before", t(N_("End of the intervention"), language)),
         ("app-chart__after", t(N_("Follow-up"), language)),

@@ -26,7 +26,6 @@ from instruments import text
 from surveys.i18n import N_
 from surveys.models import Appointment, Study, Wave
 from surveys.reporting import (
-    MEASURES,
     caveat_sentence,
     paired_report,
     reliable_change_thresholds,
@@ -70,6 +69,8 @@ from surveys.reports.table import (
 )
 from surveys.studies import wave_by_code
 from surveys.studies.instruments import wave_instrument
+from surveys.studies.measures import label as measure_label
+from surveys.studies.measures import participant_baseline
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,6 @@ SYMBOLS = N_(
     "Symbols: [c] suppressed to protect confidentiality; [u] low reliability (base under 30); "
     "[x] not available."
 )
-MEASURE_NAMES = {
-    "workability": N_("Work ability (0 to 10)"),
-    "confidence": N_("Confidence about getting into work (0 to 10)"),
-    "importance": N_("Importance of getting into work (0 to 10)"),
-}
 
 
 class Section:
@@ -535,10 +531,15 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
                        "it."), language, wave=wave.code),
     )
     tested = True
-    for measure, column in MEASURES.items():
-        counts = queries.end_scores_by_response(session, study, wave, column)
+    # The scale measures with a stored baseline, in the study's order.
+    for item in study.measures:
+        if item.kind != "scale" or not item.baseline:
+            continue
+        measure, name = item.key, measure_label(item, language)
+        counts = queries.end_scores_by_response(session, study, wave,
+                                                participant_baseline(item))
         check = _attrition(frozenset(counts.items()))
-        table.rows.append(Row(measure, t(MEASURE_NAMES[measure], language), {
+        table.rows.append(Row(measure, name, {
             "responders": check.n_responders,
             "responders_median": check.median_responders,
             "non_responders": check.n_non_responders,
@@ -560,8 +561,7 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
         for key in ("non_responders_median", "u", "p"):
             table.blocks.append(Derived((measure, key), ((measure, "non_responders"),)))
         for caveat in check.caveats():
-            table.caveats.append(f"{t(MEASURE_NAMES[measure], language)}: "
-                                 f"{caveat_sentence(caveat, language)}")
+            table.caveats.append(f"{name}: {caveat_sentence(caveat, language)}")
             table.caveat_codes.append(caveat.code)
         tested = tested and check.p is not None
     if tested and not table.caveats:

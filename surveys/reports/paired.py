@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from analysis.disclosure import SUPPRESSED, suppress_frequencies
 from surveys.i18n import N_
 from surveys.models import Study, Wave
-from surveys.reporting import MEASURES
 from surveys.reports import queries
 from surveys.reports.breakdowns import NOT_LINKED, Breakdown, group_value
 from surveys.reports.build import Category, crosstab, t
@@ -25,23 +24,27 @@ from surveys.reports.table import (
     PERCENT,
     TEXT,
     Column,
+    Derived,
     Independent,
     OneWay,
     RestsOn,
     Row,
     Table,
+    TwoWay,
 )
 
-MEASURE_NAMES = {
-    "workability": N_("Work ability (0 to 10)"),
-    "confidence": N_("Confidence about getting into work (0 to 10)"),
-    "importance": N_("Importance of getting into work (0 to 10)"),
-}
 DIRECTIONS = (
     ("improved", N_("Higher at follow-up")),
     ("same", N_("Same")),
     ("deteriorated", N_("Lower at follow-up")),
 )
+# When a measure is better lower, or yes/no: improved means moved towards the better value.
+TOWARDS_BETTER = (
+    ("improved", N_("Better at follow-up")),
+    ("same", N_("Same")),
+    ("deteriorated", N_("Worse at follow-up")),
+)
+ANSWERS = {"yes": N_("Yes"), "no": N_("No")}
 
 
 def _rests_on_pairs(table: Table, measure: str, n: int | None) -> RestsOn:
@@ -49,8 +52,35 @@ def _rests_on_pairs(table: Table, measure: str, n: int | None) -> RestsOn:
     return RestsOn(n, tuple((measure, c.key) for c in table.columns))
 
 
-def measure_name(measure: str, language: str) -> str:
-    return t(MEASURE_NAMES.get(measure, measure), language)
+def measure_name(measure: str, language: str, paired: dict | None = None) -> str:
+    """The measure's label in `language` (the study's text; English, then the key, if none)."""
+    entry = (paired or {}).get("measures", {}).get(measure) or {}
+    return entry.get("label") or measure
+
+
+def _scale(m: dict) -> bool:
+    """A scale measure with a baseline (the statistics of contracts section 4)."""
+    return m.get("kind", "scale") == "scale" and m.get("baseline", True) is not False
+
+
+def _paired_binary(m: dict) -> bool:
+    return m.get("kind") == "binary" and m.get("baseline", True) is not False
+
+
+def _outcome(m: dict) -> bool:
+    return m.get("baseline", True) is False
+
+
+def scale_measures(paired: dict) -> dict:
+    return {k: m for k, m in paired["measures"].items() if _scale(m)}
+
+
+def directions(paired: dict) -> tuple:
+    """Higher/lower while every scale measure is better higher (the EHD's words), else
+    better/worse."""
+    if all(m.get("better", "higher") == "higher" for m in scale_measures(paired).values()):
+        return DIRECTIONS
+    return TOWARDS_BETTER
 
 
 def _pct(value: Any) -> float | None:
@@ -62,7 +92,7 @@ def _pct(value: Any) -> float | None:
 
 def change_table(paired: dict, language: str) -> Table:
     columns = [Column("n", t(N_("Pairs"), language), COUNT)]
-    for key, label in DIRECTIONS:
+    for key, label in directions(paired):
         columns.append(Column(key, t(N_("{direction}: number"), language,
                                      direction=t(label, language)), COUNT))
         columns.append(Column(f"{key}_percent", t(N_("{direction}: per cent"), language,
@@ -83,8 +113,8 @@ def change_table(paired: dict, language: str) -> Table:
                        "of {responses} received)."), language, wave=paired["follow_up"],
                     linked=paired["linked"], responses=paired["responses"]),
     )
-    for measure, m in paired["measures"].items():
-        table.rows.append(Row(measure, measure_name(measure, language), {
+    for measure, m in scale_measures(paired).items():
+        table.rows.append(Row(measure, measure_name(measure, language, paired), {
             "n": m["n"], "improved": m["improved"], "same": m["same"],
             "deteriorated": m["deteriorated"], "mean_change": m["mean_change"],
             "median_change": m["median_change"], "sign_test_p": m["sign_test"]["p"],
@@ -97,8 +127,12 @@ def change_table(paired: dict, language: str) -> Table:
     code = f"{paired['follow_up']}:count"
     table.foreign_numbers += [("linkage", ("linked", code), paired["linked"]),
                               ("linkage", ("total", code), paired["responses"])]
-    if paired["measures"]:
-        table.base = next(iter(paired["measures"].values()))["n"]
+    if scale_measures(paired):
+        table.base = next(iter(scale_measures(paired).values()))["n"]
+    if directions(paired) is TOWARDS_BETTER:
+        table.notes.append(t(N_("Better and worse follow each measure's better direction: "
+                                "for a measure where lower is better, a lower score at "
+                                "follow-up counts as better."), language))
     table.notes.append(t(N_("Change is the follow-up score minus the score stored at the end of "
                             "the intervention. The sign test is an exact two-sided binomial "
                             "test on the non-zero changes; the Wilcoxon signed-rank test uses "
@@ -107,15 +141,24 @@ def change_table(paired: dict, language: str) -> Table:
 
 
 def statistics_table(paired: dict, language: str) -> Table:
+    if directions(paired) is TOWARDS_BETTER:
+        labels = (N_("Better: 95% interval, lower per cent"),
+                  N_("Better: 95% interval, upper per cent"),
+                  N_("Worse: 95% interval, lower per cent"),
+                  N_("Worse: 95% interval, upper per cent"))
+        reliably_up, reliably_down = N_("Reliably better"), N_("Reliably worse")
+    else:
+        labels = (N_("Higher: 95% interval, lower per cent"),
+                  N_("Higher: 95% interval, upper per cent"),
+                  N_("Lower: 95% interval, lower per cent"),
+                  N_("Lower: 95% interval, upper per cent"))
+        reliably_up, reliably_down = N_("Reliably higher"), N_("Reliably lower")
     columns = [
-        Column("improved_ci_low", t(N_("Higher: 95% interval, lower per cent"), language),
-               NUMBER, 1),
-        Column("improved_ci_high", t(N_("Higher: 95% interval, upper per cent"), language),
-               NUMBER, 1),
-        Column("deteriorated_ci_low", t(N_("Lower: 95% interval, lower per cent"), language),
-               NUMBER, 1),
-        Column("deteriorated_ci_high", t(N_("Lower: 95% interval, upper per cent"), language),
-               NUMBER, 1),
+        Column(key, t(text, language), NUMBER, 1) for key, text in zip(
+            ("improved_ci_low", "improved_ci_high", "deteriorated_ci_low",
+             "deteriorated_ci_high"), labels, strict=True)
+    ]
+    columns += [
         Column("mean_change_ci_low", t(N_("Mean change: 95% interval, lower"), language),
                NUMBER, 2),
         Column("mean_change_ci_high", t(N_("Mean change: 95% interval, upper"), language),
@@ -129,8 +172,8 @@ def statistics_table(paired: dict, language: str) -> Table:
                NUMBER, 3),
         Column("reliable_threshold", t(N_("Reliable change threshold (points)"), language),
                NUMBER, 1),
-        Column("reliably_improved", t(N_("Reliably higher"), language), COUNT),
-        Column("reliably_deteriorated", t(N_("Reliably lower"), language), COUNT),
+        Column("reliably_improved", t(reliably_up, language), COUNT),
+        Column("reliably_deteriorated", t(reliably_down, language), COUNT),
         Column("wilcoxon_method", t(N_("Wilcoxon method (SciPy)"), language), TEXT),
     ]
     table = Table(
@@ -141,11 +184,11 @@ def statistics_table(paired: dict, language: str) -> Table:
         base_text=t(N_("Base: the pairs in the change table."), language),
     )
     methods: dict[str, str] = {}
-    for measure, m in paired["measures"].items():
+    for measure, m in scale_measures(paired).items():
         hl = m.get("hodges_lehmann") or {}
         mean_ci = m.get("mean_change_ci") or {}
         rc = m.get("reliable_change") or {}
-        table.rows.append(Row(measure, measure_name(measure, language), {
+        table.rows.append(Row(measure, measure_name(measure, language, paired), {
             "improved_ci_low": _pct(m["improved_share"]["ci_low"]),
             "improved_ci_high": _pct(m["improved_share"]["ci_high"]),
             "deteriorated_ci_low": _pct(m["deteriorated_share"]["ci_low"]),
@@ -203,8 +246,8 @@ def before_after_table(paired: dict, language: str) -> Table:
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: the pairs in the change table."), language),
     )
-    for measure, m in paired["measures"].items():
-        table.rows.append(Row(measure, measure_name(measure, language), {
+    for measure, m in scale_measures(paired).items():
+        table.rows.append(Row(measure, measure_name(measure, language, paired), {
             "n": m["n"], "baseline_mean": m.get("baseline_mean"),
             "follow_up_mean": m.get("follow_up_mean"),
             "baseline_median": m.get("baseline_median"),
@@ -212,6 +255,196 @@ def before_after_table(paired: dict, language: str) -> Table:
         }))
         table.mirror[(measure, "n")] = ("paired-change", (measure, "n"))
         table.blocks.append(_rests_on_pairs(table, measure, m["n"]))
+    return table
+
+
+def _answer(m: dict, better: bool, language: str) -> str:
+    """The better answer of a yes/no measure (or the other one), as a reader sees it."""
+    value = m.get("better", "yes")
+    if not better:
+        value = "no" if value == "yes" else "yes"
+    return t(ANSWERS[value], language)
+
+
+def binary_tables(paired: dict, language: str) -> list[Table]:
+    """Yes/no measures with a baseline: one 2x2 of before and after per measure, then one row
+    per measure with the change, the exact McNemar test and the paired difference."""
+    measures = {k: m for k, m in paired["measures"].items() if _paired_binary(m)}
+    if not measures:
+        return []
+    wave = paired["follow_up"]
+    tables = []
+    for key, m in measures.items():
+        cells = m.get("table") or {}
+        better, other = _answer(m, True, language), _answer(m, False, language)
+        grid = [[cells.get("before_better_after_better"), cells.get("before_better_after_worse")],
+                [cells.get("before_worse_after_better"), cells.get("before_worse_after_worse")]]
+        table = Table(
+            f"paired-binary-{key}",
+            t(N_("{measure}: answers at the start and at {wave}, same clients"), language,
+              measure=measure_name(key, language, paired), wave=wave),
+            t(N_("Answer at the start"), language),
+            [Column("after_better", t(N_("{answer} at follow-up (the better answer)"), language,
+                                      answer=better), COUNT),
+             Column("after_worse", t(N_("{answer} at follow-up"), language, answer=other),
+                    COUNT),
+             Column(TOTAL_COLUMN, t(N_("Total"), language), COUNT)],
+            [Row("before_better", t(N_("{answer} at the start (the better answer)"), language,
+                                    answer=better),
+                 {"after_better": grid[0][0], "after_worse": grid[0][1],
+                  TOTAL_COLUMN: m.get("before_better")}),
+             Row("before_worse", t(N_("{answer} at the start"), language, answer=other),
+                 {"after_better": grid[1][0], "after_worse": grid[1][1],
+                  TOTAL_COLUMN: _minus(m["n"], m.get("before_better"))}),
+             Row(TOTAL_COLUMN, t(N_("Total (base)"), language),
+                 {"after_better": m.get("after_better"),
+                  "after_worse": _minus(m["n"], m.get("after_better")),
+                  TOTAL_COLUMN: m["n"]}, kind="total")],
+            base=m["n"] if isinstance(m["n"], int) else None,
+            base_text=t(N_("Base: the {n} responses to {wave} linked to a client with an answer "
+                           "recorded at the start and an answer at follow-up."), language,
+                        n=m["n"], wave=wave),
+        )
+        table.blocks.append(TwoWay(
+            ((("before_better", "after_better"), ("before_better", "after_worse")),
+             (("before_worse", "after_better"), ("before_worse", "after_worse"))),
+            (("before_better", TOTAL_COLUMN), ("before_worse", TOTAL_COLUMN)),
+            ((TOTAL_COLUMN, "after_better"), (TOTAL_COLUMN, "after_worse")),
+            (TOTAL_COLUMN, TOTAL_COLUMN),
+        ))
+        table.blocks.append(RestsOn(m["n"] if isinstance(m["n"], int) else None,
+                                    tuple((r.key, c.key) for r in table.rows
+                                          for c in table.columns)))
+        table.text_numbers.append(((TOTAL_COLUMN, TOTAL_COLUMN), m["n"]))
+        tables.append(table)
+    tables.append(binary_summary_table(paired, measures, language))
+    return tables
+
+
+TOTAL_COLUMN = "total"
+
+
+def _minus(total: Any, part: Any) -> Any:
+    return total - part if isinstance(total, int) and isinstance(part, int) else None
+
+
+def binary_summary_table(paired: dict, measures: dict, language: str) -> Table:
+    columns = [Column("n", t(N_("Pairs"), language), COUNT)]
+    for key, label in (("before_better", N_("Better answer at the start")),
+                       ("after_better", N_("Better answer at follow-up"))):
+        columns.append(Column(key, t(N_("{direction}: number"), language,
+                                     direction=t(label, language)), COUNT))
+        columns.append(Column(f"{key}_percent", t(N_("{direction}: per cent"), language,
+                                                  direction=t(label, language)), PERCENT))
+    for key, label in TOWARDS_BETTER:
+        columns.append(Column(key, t(N_("{direction}: number"), language,
+                                     direction=t(label, language)), COUNT))
+        columns.append(Column(f"{key}_percent", t(N_("{direction}: per cent"), language,
+                                                  direction=t(label, language)), PERCENT))
+    columns += [
+        Column("mcnemar_p", t(N_("McNemar exact p"), language), NUMBER, 3),
+        Column("difference", t(N_("Difference in the per cent at the better answer (follow-up "
+                                  "minus start, percentage points)"), language), NUMBER, 1),
+        Column("difference_ci_low", t(N_("Difference: 95% interval, lower"), language),
+               NUMBER, 1),
+        Column("difference_ci_high", t(N_("Difference: 95% interval, upper"), language),
+               NUMBER, 1),
+        Column("difference_method", t(N_("Interval method"), language), TEXT),
+    ]
+    wave = paired["follow_up"]
+    table = Table(
+        "paired-binary",
+        t(N_("Yes/no answers: change from the start to {wave}"), language, wave=wave),
+        t(N_("Measure"), language), columns, [],
+        base_text=t(N_("Base: the pairs in each measure's table of answers at the start and "
+                       "at follow-up."), language),
+    )
+    methods: dict[str, str] = {}
+    for key, m in measures.items():
+        diff = m.get("difference") or {}
+        table.rows.append(Row(key, measure_name(key, language, paired), {
+            "n": m["n"], "before_better": m.get("before_better"),
+            "after_better": m.get("after_better"), "improved": m.get("improved"),
+            "same": m.get("same"), "deteriorated": m.get("deteriorated"),
+            "mcnemar_p": (m.get("mcnemar") or {}).get("p"),
+            "difference": _pct(diff.get("estimate")),
+            "difference_ci_low": _pct(diff.get("ci_low")),
+            "difference_ci_high": _pct(diff.get("ci_high")),
+            "difference_method": diff.get("method") or "",
+        }))
+        source = f"paired-binary-{key}"
+        table.mirror.update({
+            (key, "n"): (source, (TOTAL_COLUMN, TOTAL_COLUMN)),
+            (key, "before_better"): (source, ("before_better", TOTAL_COLUMN)),
+            (key, "after_better"): (source, (TOTAL_COLUMN, "after_better")),
+            (key, "improved"): (source, ("before_worse", "after_better")),
+            (key, "deteriorated"): (source, ("before_better", "after_worse")),
+        })
+        table.blocks.append(OneWay(tuple((key, k) for k, _ in TOWARDS_BETTER), (key, "n")))
+        table.blocks.append(Independent(((key, "before_better"), (key, "after_better"))))
+        for k in ("before_better", "after_better", "improved", "same", "deteriorated"):
+            table.add_percent(key, k, f"{k}_percent", (key, "n"))
+        # The difference is (improved - deteriorated) / n: it gives back either count.
+        for k in ("difference", "difference_ci_low", "difference_ci_high"):
+            table.blocks.append(Derived((key, k), ((key, "improved"), (key, "deteriorated"))))
+        table.blocks.append(_rests_on_pairs(table, key, m["n"]))
+        for name, method in (m.get("methods") or {}).items():
+            methods.setdefault(name, method)
+    names = {"mcnemar": N_("McNemar test"),
+             "difference": N_("Interval for the difference in per cents")}
+    for key, label in names.items():
+        if key in methods:
+            table.notes.append(f"{t(label, language)}: {methods[key]}.")
+    table.notes.append(t(N_("Better and worse: the answer moved towards or away from the "
+                            "measure's better answer. The McNemar test looks only at those "
+                            "whose answer changed."), language))
+    return table
+
+
+def outcome_table(paired: dict, language: str) -> Table | None:
+    """Questions asked at follow-up only: where people were then (not a change)."""
+    measures = {k: m for k, m in paired["measures"].items() if _outcome(m)}
+    if not measures:
+        return None
+    columns = [
+        Column("n", t(N_("Answered"), language), COUNT),
+        Column("better_count", t(N_("Better answer: number"), language), COUNT),
+        Column("better_percent", t(N_("Better answer: per cent"), language), PERCENT),
+        Column("other_count", t(N_("Other answer: number"), language), COUNT),
+        Column("share_ci_low", t(N_("Better answer: 95% interval, lower per cent"), language),
+               NUMBER, 1),
+        Column("share_ci_high", t(N_("Better answer: 95% interval, upper per cent"), language),
+               NUMBER, 1),
+        Column("mean", t(N_("Mean"), language), NUMBER, 2),
+        Column("median", t(N_("Median"), language), NUMBER, 1),
+    ]
+    table = Table(
+        "paired-outcomes",
+        t(N_("Asked at {wave} only: answers"), language, wave=paired["follow_up"]),
+        t(N_("Measure"), language), columns, [],
+        base_text=t(N_("Base: the responses to {wave} linked to a client that answered the "
+                       "question."), language, wave=paired["follow_up"]),
+    )
+    for key, m in measures.items():
+        share = m.get("share") or {}
+        binary = m.get("kind") == "binary"
+        table.rows.append(Row(key, measure_name(key, language, paired), {
+            "n": m["n"], "better_count": m.get("better_count") if binary else None,
+            "other_count": _minus(m["n"], m.get("better_count")) if binary else None,
+            "share_ci_low": _pct(share.get("ci_low")), "share_ci_high": _pct(share.get("ci_high")),
+            "mean": m.get("mean"), "median": m.get("median"),
+        }))
+        if binary:
+            table.blocks.append(OneWay(((key, "better_count"), (key, "other_count")),
+                                       (key, "n")))
+            for k in ("share_ci_low", "share_ci_high"):
+                table.blocks.append(Derived((key, k), ((key, "better_count"),)))
+        else:
+            table.blocks.append(Independent(((key, "n"),)))
+        table.add_percent(key, "better_count", "better_percent", (key, "n"))
+        table.blocks.append(_rests_on_pairs(table, key, m["n"]))
+    table.notes.append(t(N_("These questions were asked only at follow-up, so they show where "
+                            "people were then, not whether they changed."), language))
     return table
 
 
@@ -223,21 +456,32 @@ def paired_section(
 
     section = Section("paired", t(N_("Paired change: end of the intervention to {wave}"),
                                   language, wave=wave.code))
-    section.tables += [change_table(paired, language), statistics_table(paired, language),
-                       before_after_table(paired, language)]
+    if scale_measures(paired) or not paired["measures"]:
+        section.tables += [change_table(paired, language), statistics_table(paired, language),
+                           before_after_table(paired, language)]
+    section.tables += binary_tables(paired, language)
+    outcomes = outcome_table(paired, language)
+    if outcomes is not None:
+        section.tables.append(outcomes)
     if breakdown is not None:
-        cats = [Category(k, t(label, language)) for k, label in DIRECTIONS]
-        for measure, baseline in MEASURES.items():
-            counts = queries.paired_directions(session, wave, measure, baseline, dim)
+        for measure in study.measures:
+            if not measure.baseline:
+                continue
+            scale = measure.kind == "scale"
+            words = directions(paired) if scale else TOWARDS_BETTER
+            cats = [Category(k, t(label, language)) for k, label in words]
+            counts = queries.paired_directions(session, wave, measure, dim)
             groups = breakdown.groups({g for g, _ in counts}, NOT_LINKED)
             cells = {(g.key, c): n for g in groups for (v, c), n in counts.items()
                      if v == group_value(g)}
             section.tables.append(crosstab(
-                f"paired-{measure}-by-{breakdown.key}",
+                f"paired-{measure.key}-by-{breakdown.key}",
                 t(N_("{measure}: change by {breakdown}"), language,
-                  measure=measure_name(measure, language), breakdown=breakdown.label.lower()),
+                  measure=measure_name(measure.key, language, paired),
+                  breakdown=breakdown.label.lower()),
                 t(N_("Change"), language), cats, groups, cells, language=language,
-                base_text=t(N_("Base: pairs with both scores."), language),
+                base_text=t(N_("Base: pairs with both scores.") if scale else
+                            N_("Base: pairs with both answers."), language),
             ))
     # Caveats shared by every measure are said once; the others name their measure.
     per_measure = {m: p["caveats"] for m, p in (caveats_from or paired)["measures"].items()}
@@ -247,7 +491,7 @@ def paired_section(
     for measure, caveats in per_measure.items():
         for caveat in caveats:
             if caveat not in shared:
-                section.caveats.append(f"{measure_name(measure, language)}: {caveat}")
+                section.caveats.append(f"{measure_name(measure, language, paired)}: {caveat}")
     return section
 
 
@@ -257,7 +501,11 @@ def paired_section(
 # Caveat parameters that are counts, and where the published count is.
 _CAVEAT_COUNTS = {
     "n": lambda out, m: m["n"],
-    "same": lambda out, m: m["same"],
+    "same": lambda out, m: m.get("same"),
+    # Changed yes/no answers (binary caveats): n - same.
+    "k": lambda out, m: SUPPRESSED if m.get("kind") == "binary" and SUPPRESSED in (
+        m.get("improved"), m.get("deteriorated"), m.get("same")) else None,
+    "unanswered": lambda out, m: m.get("unanswered"),
     "dropped": lambda out, m: m.get("dropped_pairs"),
     "unlinked": lambda out, m: out["unlinked"],
     "responses": lambda out, m: out["responses"],
@@ -285,6 +533,103 @@ def _published_caveats(out: dict, m: dict, language: str) -> list[str]:
     return sentences
 
 
+def _small(value: Any, threshold: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= threshold
+
+
+def _hide_share(m: dict, key: str) -> None:
+    if isinstance(m.get(key), dict):
+        m[key] = {k: (v if k == "method" else SUPPRESSED) for k, v in m[key].items()}
+
+
+def _publish_scale(m: dict, threshold: int) -> None:
+    shown = suppress_frequencies([m["improved"], m["same"], m["deteriorated"]], threshold)
+    m["improved"], m["same"], m["deteriorated"] = shown.cells
+    m["n"] = shown.total
+    for key in ("improved", "deteriorated"):
+        if m[key] == SUPPRESSED:
+            _hide_share(m, f"{key}_share")
+    if SUPPRESSED in shown.cells:
+        m["sign_test"]["n"] = SUPPRESSED
+        for key in ("n", "statistic", "w_plus", "w_minus"):
+            m["wilcoxon"][key] = SUPPRESSED
+    rc = m.get("reliable_change")
+    if rc:
+        for key in ("reliably_improved", "reliably_deteriorated"):
+            if _small(rc[key], threshold):
+                rc[key] = SUPPRESSED
+    if _small(m.get("extreme_baselines"), threshold):
+        m["extreme_baselines"] = SUPPRESSED
+
+
+# The 2x2 of a yes/no measure: (row, column) of each cell of its "table".
+_BINARY_CELLS = {
+    "before_better_after_better": (0, 0), "before_better_after_worse": (0, 1),
+    "before_worse_after_better": (1, 0), "before_worse_after_worse": (1, 1),
+}
+
+
+def _publish_binary(m: dict, threshold: int) -> None:
+    """The 2x2 with the cell rule (and its margins), and every count or share it gives back."""
+    from analysis.disclosure import suppress
+
+    cells = m["table"]
+    grid = [[0, 0], [0, 0]]
+    for key, (r, c) in _BINARY_CELLS.items():
+        grid[r][c] = cells[key]
+    shown = suppress(grid, threshold)
+    for key, (r, c) in _BINARY_CELLS.items():
+        cells[key] = shown.cells[r][c]
+    m["before_better"] = shown.row_totals[0]
+    m["after_better"] = m["better_count"] = shown.column_totals[0]
+    directions = suppress_frequencies([m["improved"], m["same"], m["deteriorated"]], threshold)
+    hidden = {k for k, v in zip(("improved", "same", "deteriorated"), directions.cells,
+                                strict=True) if v == SUPPRESSED}
+    if cells["before_worse_after_better"] == SUPPRESSED:
+        hidden.add("improved")
+    if cells["before_better_after_worse"] == SUPPRESSED:
+        hidden.add("deteriorated")
+    if SUPPRESSED in (cells["before_better_after_better"], cells["before_worse_after_worse"]):
+        hidden.add("same")
+    if hidden and len(hidden) == 1:  # n and two of the three would give the third back
+        hidden.add("same" if "same" not in hidden else "improved")
+    for key in hidden:
+        m[key] = SUPPRESSED
+    if directions.total == SUPPRESSED or shown.grand_total == SUPPRESSED:
+        m["n"] = SUPPRESSED
+    for key, share in (("improved", "improved_share"), ("deteriorated", "deteriorated_share"),
+                       ("before_better", "before_share"), ("after_better", "after_share")):
+        if m[key] == SUPPRESSED:
+            _hide_share(m, share)
+    if {"improved", "deteriorated"} & hidden:
+        # The difference is (improved - deteriorated) / n, and the test counts both.
+        if m.get("mcnemar"):
+            m["mcnemar"]["n"] = SUPPRESSED
+        if m.get("difference"):
+            for key in ("estimate", "ci_low", "ci_high", "phi"):
+                m["difference"][key] = SUPPRESSED
+    for key in ("baseline_all", "follow_up_all"):
+        everyone = m.get(key)
+        if isinstance(everyone, dict) and (
+                _small(everyone.get("count"), threshold)
+                or _small(_minus(everyone.get("n"), everyone.get("count")), threshold)):
+            m[key] = {k: (v if k == "method" else SUPPRESSED) for k, v in everyone.items()}
+
+
+def _publish_outcome(m: dict, threshold: int) -> None:
+    if m.get("kind") == "binary":
+        shown = suppress_frequencies([m["better_count"], _minus(m["n"], m["better_count"])],
+                                     threshold)
+        m["better_count"] = shown.cells[0]
+        m["n"] = shown.total
+        if m["better_count"] == SUPPRESSED:
+            _hide_share(m, "share")
+    elif _small(m["n"], threshold):
+        m["n"] = SUPPRESSED
+    if _small(m.get("unanswered"), threshold):
+        m["unanswered"] = SUPPRESSED
+
+
 def publish_paired(paired: dict, threshold: int, rule: str, language: str = "en") -> dict:
     """The paired report with the disclosure rule applied to its counts.
 
@@ -297,24 +642,12 @@ def publish_paired(paired: dict, threshold: int, rule: str, language: str = "en"
     out["linked"], out["unlinked"] = responses.cells
     out["responses"] = responses.total
     for m in out["measures"].values():
-        shown = suppress_frequencies([m["improved"], m["same"], m["deteriorated"]], threshold)
-        m["improved"], m["same"], m["deteriorated"] = shown.cells
-        m["n"] = shown.total
-        for key in ("improved", "deteriorated"):
-            if m[key] == SUPPRESSED:
-                m[f"{key}_share"] = {k: (v if k == "method" else SUPPRESSED)
-                                     for k, v in m[f"{key}_share"].items()}
-        if SUPPRESSED in shown.cells:
-            m["sign_test"]["n"] = SUPPRESSED
-            for key in ("n", "statistic", "w_plus", "w_minus"):
-                m["wilcoxon"][key] = SUPPRESSED
-        rc = m.get("reliable_change")
-        if rc:
-            for key in ("reliably_improved", "reliably_deteriorated"):
-                if isinstance(rc[key], int) and 1 <= rc[key] <= threshold:
-                    rc[key] = SUPPRESSED
-        if isinstance(m.get("extreme_baselines"), int) and 1 <= m["extreme_baselines"] <= threshold:
-            m["extreme_baselines"] = SUPPRESSED
+        if _outcome(m):
+            _publish_outcome(m, threshold)
+        elif m.get("kind") == "binary":
+            _publish_binary(m, threshold)
+        else:
+            _publish_scale(m, threshold)
         if isinstance(m.get("dropped_pairs"), int) and 1 <= m["dropped_pairs"] <= threshold:
             m["dropped_pairs"] = SUPPRESSED
     for m in out["measures"].values():
@@ -342,7 +675,8 @@ SMALL_MEASURE = N_(
     "These figures rest on {threshold} or fewer pairs, so they are not shown to evaluators."
 )
 # Study settings inside a measure's figures: not worked out from anyone's answers.
-_SETTINGS = frozenset({"threshold", "confidence", "kind", "method", "zero_method", "methods"})
+_SETTINGS = frozenset({"threshold", "confidence", "kind", "method", "zero_method", "methods",
+                       "better", "baseline", "label", "min_value", "max_value"})
 
 
 def _hide_numbers(value: Any) -> Any:

@@ -30,6 +30,7 @@ from sqlalchemy.sql import Select, Subquery
 from surveys.models import (
     Appointment,
     Invitation,
+    Measure,
     Participant,
     Response,
     SiteReferral,
@@ -380,13 +381,21 @@ def end_scores_by_response(
 
 
 def paired_directions(
-    session: Session, wave: Wave, measure: str, baseline, dim: Subquery | None
+    session: Session, wave: Wave, measure: Measure, dim: Subquery | None
 ) -> dict[tuple[Any, str], int]:
-    """Linked responses with both scores, by (group, improved | same | deteriorated)."""
-    follow = Response.answers[measure].as_integer()
+    """Linked responses with both values, by (group, improved | same | deteriorated).
+
+    Improved is towards the measure's better value (higher_is_better); both values are the
+    response's slot columns (surveys.studies.measures.response_pair)."""
+    from surveys.studies.measures import higher_is_better, response_pair
+
+    baseline, follow = response_pair(measure)
+    up, down = (follow > baseline, follow < baseline)
+    if not higher_is_better(measure):
+        up, down = down, up
     direction = case(
-        (follow > baseline, literal("improved")),
-        (follow < baseline, literal("deteriorated")),
+        (up, literal("improved")),
+        (down, literal("deteriorated")),
         else_=literal("same"),
     )
     query = (

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from surveys import audit
 from surveys.models import Participant, Study
-from surveys.reporting import MEASURES, paired_report, render_csv
+from surveys.reporting import paired_report, render_csv
 from surveys.reports import cell_text, chart_models
 from surveys.reports.breakdowns import DIMENSION_LABELS
 from surveys.reports.queries import DIMENSIONS
@@ -199,13 +199,28 @@ def pairs_csv(slug: str):
     """Row-level paired scores (participant references): researchers and admins only."""
     from surveys.models import Response as SurveyResponse
     from surveys.reports.table import safe_text as safe_cell
+    from surveys.studies.measures import (
+        cohort_column,
+        format_value,
+        participant_baseline,
+        response_pair,
+    )
 
     study = _study(slug)
     follow_up = request.args.get("follow_up", "wave2")
     wave = wave_or_404(study, follow_up)
     columns = [Participant.ref, Participant.site]
-    for measure, baseline in MEASURES.items():
-        columns += [baseline, SurveyResponse.answers[measure].as_integer()]
+    header = ["participant_ref", "site"]
+    shown = []  # the measure of each column after the first two: values written as in files
+    for measure in study.measures:
+        _, score = response_pair(measure)
+        if measure.baseline:
+            columns.append(participant_baseline(measure))
+            header.append(cohort_column(measure))
+            shown.append(measure)
+        columns.append(score)
+        header.append(f"{measure.key}_{follow_up}")
+        shown.append(measure)
     rows = db().execute(
         select(*columns)
         .join(Participant, Participant.id == SurveyResponse.participant_id)
@@ -214,13 +229,11 @@ def pairs_csv(slug: str):
     )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    header = ["participant_ref", "site"]
-    for measure in MEASURES:
-        header += [f"{measure}_end", f"{measure}_{follow_up}"]
     writer.writerow(header)
     count = 0
-    for row in rows:
-        writer.writerow([safe_cell("" if v is None else v) for v in row])
+    for ref, site, *values in rows:
+        writer.writerow([safe_cell(ref), safe_cell(site), *[
+            safe_cell(format_value(m, v)) for m, v in zip(shown, values, strict=True)]])
         count += 1
     _audit(slug, "pairs", "csv", follow_up=follow_up, rows=count)
     return download(out.getvalue(), "text/csv", f"paired-scores-{slug}-{follow_up}.csv")

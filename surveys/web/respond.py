@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask_babel import refresh
 from sqlalchemy.orm import joinedload
 
 from instruments import text, visible_pages
 from surveys import audit, questionnaire, throttle
+from surveys.i18n import client_language, programme_name
 from surveys.invitations import find_by_token
-from surveys.models import Invitation, InvitationStatus
+from surveys.models import Invitation, InvitationStatus, Study, Wave
 from surveys.web.auth import current_user
 from surveys.web.context import db, now, settings
 from surveys.web.forms import page_form, parsed_values
@@ -41,7 +43,7 @@ def open_link(token: str):
     session["invitation_id"] = invitation.id
     session["mode"] = "web"
     if "lang" not in session:
-        session["lang"] = invitation.participant.language
+        session["lang"] = client_language(invitation.wave.study, invitation.participant.language)
     return redirect(url_for("respond.resume"))
 
 
@@ -52,12 +54,14 @@ def _current() -> Invitation:
     invitation = db().get(
         Invitation,
         invitation_id,
-        # One SELECT for what every page needs: the link and the answers so far. The
-        # client and the wave load on the few pages that use them (first save, intro).
-        options=[joinedload(Invitation.response)],
+        # One SELECT for what every page needs: the link, the answers so far and the study
+        # (its programme and languages). The client loads on the few pages that use it.
+        options=[joinedload(Invitation.response),
+                 joinedload(Invitation.wave).joinedload(Wave.study)],
     )
     if invitation is None:
         abort(404)
+    _speak_for(invitation.wave.study)
     if session.get("mode") == "telephone":
         user = current_user()
         if user is None or user.role not in ("researcher", "admin"):
@@ -80,8 +84,32 @@ def _blocked(invitation: Invitation):
     return None
 
 
+def _speak_for(study: Study) -> None:
+    """Client pages speak only their study's languages (surveys.web.setup.select_locale):
+    a client whose language the study lacks, or who asks for it, gets its first."""
+    g.client_study = study
+    g.client_languages = list(study.languages or ()) or ["en"]
+    language = client_language(study, session.get("lang"))
+    if session.get("lang") != language:
+        session["lang"] = language
+        refresh()  # the locale may already have been chosen for this request
+
+
+@bp.context_processor
+def study_context() -> dict:
+    """The programme a client knows, and the languages to offer, for the client's study."""
+    study = g.get("client_study")
+    if study is None:
+        return {}
+    return {"programme": programme_name(study, _language()),
+            "client_languages": g.client_languages}
+
+
 def _language() -> str:
-    return session.get("lang") or "en"
+    study = g.get("client_study")
+    if study is None:
+        return session.get("lang") or "en"
+    return client_language(study, session.get("lang"))
 
 
 def _start_response(invitation: Invitation):

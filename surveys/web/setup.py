@@ -27,11 +27,14 @@ babel = Babel()
 
 
 def select_locale() -> str:
-    """The language toggle wins, then the client's own language, then English."""
+    """The language toggle wins, then the client's own language, then English. A client
+    page offers only its study's languages (g.client_languages, set by web/respond.py)."""
+    offered = g.get("client_languages") or LANGUAGES
     chosen = request.args.get("lang")
-    if chosen in LANGUAGES:
+    if chosen in offered:
         session["lang"] = chosen
-    return session.get("lang") or "en"
+    current = session.get("lang")
+    return current if current in offered else offered[0]
 
 
 def format_page_date(value=None, format: str = "medium") -> str:
@@ -128,7 +131,7 @@ def configure(app: Flask, overrides: dict) -> None:
         return send_from_directory(GOVUK_DIST, filename, max_age=86400)
 
     from surveys import cli
-    from surveys.web import admin, auth, errors, reports, respond, security, staff
+    from surveys.web import admin, auth, errors, reports, respond, security, staff, studies
 
     cli.register(app)
 
@@ -137,6 +140,7 @@ def configure(app: Flask, overrides: dict) -> None:
     app.register_blueprint(respond.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(studies.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
     logging.getLogger("surveys").setLevel(logging.INFO)

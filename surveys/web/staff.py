@@ -17,9 +17,15 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms import DateField, IntegerField, SelectField, SubmitField
+from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
+from wtforms.validators import (
+    InputRequired,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from surveys import audit, cohort_status
 from surveys.cohort_import import ImportRejected, import_cohort
@@ -28,6 +34,7 @@ from surveys.invitations import reschedule_wave
 from surveys.models import Invitation, InvitationStatus, Participant, Study, Wave
 from surveys.response_import import import_responses
 from surveys.studies import wave_by_code
+from surveys.studies.definition import MAX_REMINDERS
 from surveys.web.auth import current_user, roles_required, safe_referrer
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
@@ -181,22 +188,50 @@ def few_digits(form, field) -> None:
         raise StopValidation(_l("Enter a number of days"))
 
 
+class DayListField(StringField):
+    """Days after issue, e.g. "3, 10": up to three different whole numbers from 1 to 365
+    (Wave.reminder_days is a list); blank for none."""
+
+    def process_formdata(self, valuelist: list) -> None:
+        self.raw_data = valuelist
+        raw = valuelist[0].strip() if valuelist else ""
+        parts = [part.strip() for part in raw.split(",")] if raw else []
+        if not all(part.isascii() and part.isdigit() and len(part) <= 6 for part in parts):
+            self.data = None
+            raise ValueError(_l("Enter days as whole numbers separated by commas, like 3, 10"))
+        days = [int(part) for part in parts]
+        if any(not 1 <= day <= 365 for day in days):
+            self.data = None
+            raise ValueError(_l("Enter each reminder as a number of days from 1 to 365"))
+        if len(days) > MAX_REMINDERS or len(set(days)) != len(days):
+            self.data = None
+            raise ValueError(_l("Enter up to 3 different reminder days"))
+        self.data = sorted(days)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return ", ".join(str(day) for day in self.data or [])
+
+
 class WaveForm(FlaskForm):
     offset_days = IntegerField(_l("Days after completing the intervention"),
                                widget=GovTextInput(),
                                validators=[InputRequired(_l("Enter a number of days")), few_digits,
                                            NumberRange(0, 3650, _l("Enter a number of days from "
                                                                    "0 to 3650"))])
-    reminder_days = IntegerField(_l("Reminder, days after issue"), widget=GovTextInput(),
-                                 validators=[InputRequired(_l("Enter a number of days")),
-                                             few_digits,
-                                             NumberRange(1, 365, _l("Enter a number of days "
-                                                                    "from 1 to 365"))])
+    reminder_days = DayListField(_l("Reminders, days after issue (up to 3, separated by "
+                                    "commas; blank for none)"), widget=GovTextInput())
     close_days = IntegerField(_l("Closes, days after issue"), widget=GovTextInput(),
                               validators=[InputRequired(_l("Enter a number of days")), few_digits,
                                           NumberRange(1, 365, _l("Enter a number of days from "
                                                                  "1 to 365"))])
     submit = SubmitField(_l("Save schedule"), widget=GovSubmitInput())
+
+    def validate_reminder_days(self, field) -> None:
+        close = self.close_days.data
+        if isinstance(close, int) and any(day >= close for day in field.data or []):
+            raise ValidationError(_l("Each reminder must come before the questionnaire closes"))
 
 
 class StudyWindowForm(FlaskForm):

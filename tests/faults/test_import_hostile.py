@@ -95,7 +95,7 @@ def test_a_reimport_with_fewer_columns_keeps_what_it_does_not_mention(
                          "R-1,2026-04-14,telephone,7\n")
     assert answered.exit_code == 0, answered.output
     [before] = all_responses(session_factory)
-    assert before.baseline_workability == 4  # copied by the triggers of migration 0005
+    assert before.baseline_1 == 4  # workability's slot, copied by the database (0005, 0009)
 
     done = cohort(runner, tmp_path, f"participant_ref,site,completed_on\nR-1,Leeds,{START}\n")
     assert done.exit_code == 0, done.output
@@ -103,10 +103,9 @@ def test_a_reimport_with_fewer_columns_keeps_what_it_does_not_mention(
     kept = participant(session_factory, "R-1")
     assert kept.site == "Leeds"
     assert (kept.email, kept.phone, kept.language) == ("r1@example.org", "01632 960001", "en")
-    assert (kept.workability_end, kept.confidence_end, kept.importance_end) == (4, 5, 9)
+    assert (kept.baseline_1, kept.baseline_2, kept.baseline_3) == (4, 5, 9)
     [after] = all_responses(session_factory)
-    assert (after.baseline_workability, after.baseline_confidence,
-            after.baseline_importance) == (4, 5, 9)
+    assert (after.baseline_1, after.baseline_2, after.baseline_3) == (4, 5, 9)
     assert participant(session_factory, "R-2").language == "cy"  # not in the file: untouched
 
     # A blank cell in a column the file has clears that value ("blank = not recorded").
@@ -114,9 +113,9 @@ def test_a_reimport_with_fewer_columns_keeps_what_it_does_not_mention(
                   f"R-1,Leeds,{START},,\n")
     assert done.exit_code == 0, done.output
     cleared = participant(session_factory, "R-1")
-    assert (cleared.email, cleared.workability_end) == (None, None)
-    assert (cleared.phone, cleared.confidence_end) == ("01632 960001", 5)
-    assert all_responses(session_factory)[0].baseline_workability is None
+    assert (cleared.email, cleared.baseline_1) == (None, None)
+    assert (cleared.phone, cleared.baseline_2) == ("01632 960001", 5)
+    assert all_responses(session_factory)[0].baseline_1 is None
 
 
 # --- 2. A paper or telephone answer for a client who started online ---------------------
@@ -186,7 +185,7 @@ def test_unknown_columns_are_refused_in_every_import_with_a_suggestion(
     message = refused(result)
     assert "column(s) workabilty_end are not columns of this file" in message
     assert "Did you mean 'workability_end' for 'workabilty_end'?" in message
-    assert participant(session_factory, "R-1").workability_end == 4
+    assert participant(session_factory, "R-1").baseline_1 == 4  # workability_end
 
     appointments = write(tmp_path, "appointments.csv",
                          "participant_ref,appointment_on,channel,attendence\n"
@@ -491,7 +490,7 @@ def test_a_site_on_two_lines_is_refused(app, runner, session_factory, tmp_path, 
 
 KNOWN = {
     "cohort": ["participant_ref", "site", "completed_on", "language", "email", "phone",
-               "workability_end", "confidence_end", "importance_end"],
+               "workability_end", "confidence_end", "importance_end", "status"],
     "appointments": ["participant_ref", "appointment_on", "channel", "attendance",
                      "workability"],
     "responses": ["participant_ref", "submitted_on", "mode", "workability", "confidence",
@@ -500,13 +499,14 @@ KNOWN = {
                   "in_progress"],
 }
 MISSPELT = ["workabilty_end", "Site", "participant ref", "completed on", "", "attendence",
-            "submited_on", "ftee", "participant_ref\u200b", "arm", "status"]
+            "submited_on", "ftee", "participant_ref\u200b", "arm", "Status"]
 DAYS = ["2026-03-01", "2026-03-02", "2026-03-03", "9999-12-31", "0001-01-01", "1999-12-31",
         "2026-02-30", "02/03/2026", "", "2026-3-1"]
 CELLS = {
     "participant_ref": ["R-1", "r-1", "R-2", "NEW-1", "new-1", "A B", "", "=cmd", "'-X"],
     "site": ["Hull", "Hull\nLeeds", "Caerdydd ŵ", "Hu\u202ell", "", "'=x"],
     "language": ["en", "cy", "", "fr"],
+    "status": ["", "completed", "dropped_out", "In_Progress", "done"],
     "email": ["", "a@example.org", "@"],
     "phone": ["", "01632 960000", "x"],
     "channel": ["video", "telephone", "fax"],

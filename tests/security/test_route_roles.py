@@ -65,6 +65,16 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("staff.update_window", "POST"): RESEARCH,
     ("staff.invitations", "GET"): RESEARCH,
     ("staff.telephone", "POST"): RESEARCH,
+    # Researchers (and admins): study definitions and instrument previews.
+    ("studies.create", "GET"): RESEARCH,
+    ("studies.create", "POST"): RESEARCH,
+    ("studies.upload", "GET"): RESEARCH,
+    ("studies.upload", "POST"): RESEARCH,
+    ("studies.study", "GET"): RESEARCH,
+    ("studies.edit", "GET"): RESEARCH,
+    ("studies.edit", "POST"): RESEARCH,
+    ("studies.definition", "GET"): RESEARCH,
+    ("studies.preview", "GET"): RESEARCH,
     # Admins only.
     ("admin.audit_log", "GET"): ADMIN_ONLY,
 }
@@ -91,6 +101,7 @@ def url_values(world) -> dict:
     return {
         "slug": "default",
         "code": "wave1",
+        "name": "wave1",
         "invitation_id": world.invitation_ids["ZQREF-ALPHA1"],
         "page_id": first_page,
         "token": world.tokens["ZQREF-ALPHA1"],
