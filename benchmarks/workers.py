@@ -18,14 +18,37 @@ from pathlib import Path
 
 from benchmarks.common import peak_rss_mb
 
-MEASURES = ("workability", "confidence", "importance")
+
+def _scale_numbers(e: dict) -> dict:
+    return {
+        "n": e["n"], "improved": e["improved"], "same": e["same"],
+        "deteriorated": e["deteriorated"], "mean_change": e["mean_change"],
+        "median_change": e["median_change"], "sign_p": e["sign_test"]["p"],
+        "wilcoxon_p": e["wilcoxon"]["p"],
+        "mean_ci": [e["mean_change_ci"]["low"], e["mean_change_ci"]["high"]],
+        "improved_ci": [e["improved_share"]["ci_low"], e["improved_share"]["ci_high"]],
+    }
+
+
+def _binary_numbers(e: dict) -> dict:
+    t, d = e["table"], e["difference"]
+    return {
+        "n": e["n"], "improved": e["improved"], "same": e["same"],
+        "deteriorated": e["deteriorated"],
+        "table": [t["before_better_after_better"], t["before_better_after_worse"],
+                  t["before_worse_after_better"], t["before_worse_after_worse"]],
+        "mcnemar_p": e["mcnemar"]["p"],
+        "difference": [d["estimate"], d["ci_low"], d["ci_high"]],
+    }
 
 
 def report(url: str, slug: str, repeats: str) -> dict:
     """The service's paired-change report, as the web page and CLI build it."""
     from sqlalchemy import select
 
-    import analysis.paired  # noqa: F401 - SciPy is imported once per process, before timing
+    # SciPy is imported once per process, before timing.
+    import analysis.binary  # noqa: F401
+    import analysis.paired  # noqa: F401
     from surveys.db import make_engine, make_session_factory
     from surveys.models import Study
     from surveys.reporting import paired_report
@@ -42,32 +65,67 @@ def report(url: str, slug: str, repeats: str) -> dict:
             result = paired_report(session, study, "wave2")
             seconds.append(time.perf_counter() - start)
     engine.dispose()
-    numbers = {
-        m: {
-            "n": e["n"], "improved": e["improved"], "same": e["same"],
-            "deteriorated": e["deteriorated"], "mean_change": e["mean_change"],
-            "median_change": e["median_change"], "sign_p": e["sign_test"]["p"],
-            "wilcoxon_p": e["wilcoxon"]["p"],
-            "mean_ci": [e["mean_change_ci"]["low"], e["mean_change_ci"]["high"]],
-            "improved_ci": [e["improved_share"]["ci_low"], e["improved_share"]["ci_high"]],
-        }
-        for m, e in result["measures"].items()
-    }
+    numbers = {m: (_binary_numbers(e) if e["kind"] == "binary" else _scale_numbers(e))
+               for m, e in result["measures"].items()}
     return {"seconds": seconds, "rss_mb": peak_rss_mb(), "rss_before_mb": rss_before,
             "numbers": numbers}
 
 
+def _measures(url: str, wave_id: int) -> list[tuple[str, int, str, str]]:
+    """(key, slot, kind, better) of the wave's study's measures, in order."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        return conn.execute(
+            "SELECT m.key, m.slot, m.kind, m.better FROM measures m JOIN waves w "
+            "ON w.study_id = m.study_id WHERE w.id = %s ORDER BY m.position", (wave_id,)
+        ).fetchall()
+
+
+def _wilson(k: int, n: int):
+    from scipy import stats
+
+    return stats.binomtest(k, n).proportion_ci(method="wilson")
+
+
+def _newcombe(a: int, b: int, c: int, d: int) -> list[float]:
+    """Newcombe's method 10 for after minus before, written out from the paper (1998).
+
+    a: better before and after; b: better before only; c: after only; d: neither."""
+    n = a + b + c + d
+    p1, p2 = (a + b) / n, (a + c) / n
+    ci1, ci2 = _wilson(a + b, n), _wilson(a + c, n)
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    cross = a * d - b * c
+    if margins == 0 or 0 <= cross <= n / 2:
+        phi = 0.0
+    else:
+        phi = (cross - n / 2 if cross > n / 2 else cross) / math.sqrt(margins)
+    estimate = p2 - p1
+    x, y = p2 - ci2.low, ci1.high - p1
+    low = estimate - math.sqrt(max(0.0, x * x - 2 * phi * x * y + y * y))
+    x, y = ci2.high - p2, p1 - ci1.low
+    high = estimate + math.sqrt(max(0.0, x * x - 2 * phi * x * y + y * y))
+    return [estimate, low, high]
+
+
 def alternative(url: str, wave_id: str, csv_path: str) -> dict:
-    """What an evaluator would write: export the pairs to CSV, load with pandas, use SciPy."""
+    """What an evaluator would write: export the pairs to CSV, load with pandas, use SciPy.
+
+    Every measure of the study: a scale one gets the scale statistics, a yes/no one (1/0)
+    the 2x2 of before and after, the exact McNemar test (a binomial test on the discordant
+    pairs) and the paired difference with Newcombe's interval."""
     import pandas as pd
     import psycopg
     from scipy import stats
 
     from analysis.rounding import places, significant
 
+    measures = _measures(url, int(wave_id))
     rss_before = peak_rss_mb()
     start = time.perf_counter()
-    columns = ", ".join(f"p.{m}_end AS b_{m}, r.score_{m} AS f_{m}" for m in MEASURES)
+    columns = ", ".join(f"p.baseline_{slot} AS b_{key}, r.score_{slot} AS f_{key}"
+                        for key, slot, _, _ in measures)
     query = (f"COPY (SELECT {columns} FROM responses r JOIN participants p "
              f"ON p.id = r.participant_id WHERE r.wave_id = {int(wave_id)} "
              "AND r.status = 'submitted') TO STDOUT WITH (FORMAT csv, HEADER)")
@@ -79,8 +137,21 @@ def alternative(url: str, wave_id: str, csv_path: str) -> dict:
     frame = pd.read_csv(csv_path)
     loaded = time.perf_counter()
     numbers = {}
-    for m in MEASURES:
+    for m, _, kind, better in measures:
         pairs = frame[[f"b_{m}", f"f_{m}"]].dropna()
+        if kind == "binary":
+            good = 0 if better == "no" else 1
+            before = (pairs[f"b_{m}"] == good).to_numpy()
+            after = (pairs[f"f_{m}"] == good).to_numpy()
+            a, b = int((before & after).sum()), int((before & ~after).sum())
+            c, d = int((~before & after).sum()), int((~before & ~after).sum())
+            numbers[m] = {
+                "n": a + b + c + d, "improved": c, "same": a + d, "deteriorated": b,
+                "table": [a, b, c, d],
+                "mcnemar_p": float(stats.binomtest(c, b + c, 0.5).pvalue),
+                "difference": _newcombe(a, b, c, d),
+            }
+            continue
         d = (pairs[f"f_{m}"] - pairs[f"b_{m}"]).to_numpy(dtype=float)
         n = d.size
         improved, deteriorated = int((d > 0).sum()), int((d < 0).sum())
@@ -146,9 +217,10 @@ def insert_rows(url: str, csv_path: str, slug: str) -> dict:
                     "study_id": study_id, "ref": r["participant_ref"], "site": r["site"],
                     "completed_on": date.fromisoformat(r["completed_on"]),
                     "language": r["language"], "email": r["email"], "phone": r["phone"],
-                    "workability_end": int(r["workability_end"]),
-                    "confidence_end": int(r["confidence_end"]),
-                    "importance_end": int(r["importance_end"]),
+                    # The EHD's measures are in slots 1..3 (decision 0009).
+                    "baseline_1": int(r["workability_end"]),
+                    "baseline_2": int(r["confidence_end"]),
+                    "baseline_3": int(r["importance_end"]),
                 } for r in chunk])
         session.commit()
     seconds = time.perf_counter() - start

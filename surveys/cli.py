@@ -22,7 +22,7 @@ from surveys import audit
 from surveys.accounts import AccountError, create_user
 from surveys.cohort_import import ImportRejected, import_cohort
 from surveys.csv_rows import CsvFileError
-from surveys.studies import StudyNotFound, resolve_study, wave_by_code
+from surveys.studies import StudyNotFound, default_follow_up, resolve_study, wave_by_code
 
 study_option = click.option(
     "--study", "study_slug", default=None, metavar="SLUG",
@@ -187,8 +187,8 @@ def report_paired(follow_up: str, fmt: str, lang: str, study_slug: str | None):
 
 
 @report_group.command("evaluation")
-@click.option("--follow-up", "follow_up", default="wave2", show_default=True,
-              help="Wave code for paired change, e.g. wave2")
+@click.option("--follow-up", "follow_up", default=None,
+              help="Wave code for paired change (default: the study's last wave, e.g. wave2)")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "html", "xlsx"]),
               default="json", show_default=True)
 @click.option("--output", "output", type=click.Path(dir_okay=False),
@@ -200,7 +200,7 @@ def report_paired(follow_up: str, fmt: str, lang: str, study_slug: str | None):
 @click.option("--lang", type=click.Choice(["en", "cy"]), default="en", show_default=True)
 @study_option
 @friendly_errors
-def report_evaluation(follow_up: str, fmt: str, output: str | None, publication: bool,
+def report_evaluation(follow_up: str | None, fmt: str, output: str | None, publication: bool,
                       breakdown: str | None, lang: str, study_slug: str | None):
     """Every table of the evaluation (referrals to paired change) on stdout or to a file."""
     from surveys.reports import render_html as evaluation_html
@@ -210,6 +210,7 @@ def report_evaluation(follow_up: str, fmt: str, output: str | None, publication:
 
     with _session() as session:
         study = resolve_study(session, study_slug)
+        follow_up = follow_up or default_follow_up(study)
         wave_by_code(study, follow_up)
         report = evaluation_report(session, study, follow_up=follow_up, language=lang,
                                    publication=publication, breakdown=breakdown)

@@ -1,8 +1,10 @@
 """Paired change as report tables, and the paired report's publication copy.
 
 The numbers come from `surveys.reporting.paired_report` (statistics from `analysis`);
-this module lays them out as tables (counts, intervals and effect sizes, before and
-after) and applies the disclosure rule to the JSON report itself.
+this module lays them out as tables and applies the disclosure rule to the JSON report
+itself. Scale measures with a baseline get the change, statistics and before-and-after
+tables; yes/no measures with a baseline a 2x2 each and a summary (McNemar, the paired
+difference); measures asked at follow-up only one table of their answers.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ TOWARDS_BETTER = (
     ("deteriorated", N_("Worse at follow-up")),
 )
 ANSWERS = {"yes": N_("Yes"), "no": N_("No")}
+TOTAL_COLUMN = "total"  # the total column (and row) of a yes/no measure's 2x2
 
 
 def _rests_on_pairs(table: Table, measure: str, n: int | None) -> RestsOn:
@@ -319,9 +322,6 @@ def binary_tables(paired: dict, language: str) -> list[Table]:
         tables.append(table)
     tables.append(binary_summary_table(paired, measures, language))
     return tables
-
-
-TOTAL_COLUMN = "total"
 
 
 def _minus(total: Any, part: Any) -> Any:

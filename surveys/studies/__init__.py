@@ -64,3 +64,10 @@ def wave_by_code(study: Study, code: str) -> Wave:
             return wave
     known = ", ".join(w.code for w in study.waves)
     raise StudyNotFound(f"Study '{study.slug}' has no wave '{code}' (its waves: {known}).")
+
+
+def default_follow_up(study: Study) -> str:
+    """The wave reports pair with when none is named: the study's last (wave2 for the EHD)."""
+    if not study.waves:
+        raise StudyNotFound(f"Study '{study.slug}' has no waves yet.")
+    return study.waves[-1].code

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
@@ -33,7 +33,7 @@ from surveys.csv_rows import CsvFileError
 from surveys.invitations import reschedule_wave
 from surveys.models import Invitation, InvitationStatus, Participant, Study, Wave
 from surveys.response_import import import_responses
-from surveys.studies import wave_by_code
+from surveys.studies import measures, wave_by_code
 from surveys.studies.definition import MAX_REMINDERS
 from surveys.web.auth import current_user, roles_required, safe_referrer
 from surveys.web.context import db, now
@@ -122,6 +122,10 @@ def cohort(slug: str):
     return render_template(
         "pages/staff/cohort.html", study=study, form=form, problems=problems,
         participants=participants, total=cohort_status.participant_count(db(), study),
+        measure_value=measures.format_value,
+        measure_label=lambda m: measures.label(m, get_locale().language),
+        status_labels={"completed": _("Completed"), "dropped_out": _("Dropped out"),
+                       "in_progress": _("In progress")},
     ), (400 if problems or form.errors else 200)
 
 

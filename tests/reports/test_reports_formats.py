@@ -259,7 +259,8 @@ def test_attrition_check_matches_the_pure_function(demo_sessions, evaluator):
                                                             Wave.study.has(slug="ehd-2024")))
         answered = set(s.scalars(select(Response.participant_id).where(
             Response.wave_id == wave.id, Response.participant_id.is_not(None))))
-        rows = s.execute(select(Participant.id, Participant.workability_end).join(
+        # workability's stored end score: its measure's baseline slot (EHD: slot 1)
+        rows = s.execute(select(Participant.id, Participant.baseline_1).join(
             Invitation, Invitation.participant_id == Participant.id).where(
             Invitation.wave_id == wave.id,
             Invitation.status.in_(("issued", "completed", "closed")))).all()
