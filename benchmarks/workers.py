@@ -119,7 +119,6 @@ def alternative(url: str, wave_id: str, csv_path: str) -> dict:
     import psycopg
     from scipy import stats
 
-    from analysis.rounding import places, significant
 
     measures = _measures(url, int(wave_id))
     rss_before = peak_rss_mb()
@@ -161,14 +160,14 @@ def alternative(url: str, wave_id: str, csv_path: str) -> dict:
         mean, sd = float(d.mean()), float(d.std(ddof=1))
         half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
         share = stats.binomtest(improved, n).proportion_ci(method="wilson")
-        numbers[m] = {
+        numbers[m] = {  # full precision, as the report returns them (rounding is display's)
             "n": n, "improved": improved, "same": n - improved - deteriorated,
-            "deteriorated": deteriorated, "mean_change": places(mean),
-            "median_change": places(float(pd.Series(d).median())),
-            "sign_p": significant(stats.binomtest(improved, improved + deteriorated).pvalue),
-            "wilcoxon_p": significant(float(wilcoxon.pvalue)),
-            "mean_ci": [places(mean - half), places(mean + half)],
-            "improved_ci": [places(float(share.low), 4), places(float(share.high), 4)],
+            "deteriorated": deteriorated, "mean_change": mean,
+            "median_change": float(pd.Series(d).median()),
+            "sign_p": float(stats.binomtest(improved, improved + deteriorated).pvalue),
+            "wilcoxon_p": float(wilcoxon.pvalue),
+            "mean_ci": [mean - half, mean + half],
+            "improved_ci": [float(share.low), float(share.high)],
         }
     done = time.perf_counter()
     return {"seconds": [done - start], "export_s": exported - start, "load_s": loaded - exported,

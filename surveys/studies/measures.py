@@ -64,7 +64,7 @@ def parse_value(measure: Measure, cell: str) -> tuple[int | None, str | None]:
             return None, f"must be yes or no (got {text[:20]!r})"
         return value, None
     low, high = measure.min_value or 0, measure.max_value if measure.max_value is not None else 10
-    if not _WHOLE.fullmatch(text) or not low <= int(text) <= high:
+    if len(text) > 6 or not _WHOLE.fullmatch(text) or not low <= int(text) <= high:
         return None, f"must be a whole number from {low} to {high} (got {text[:20]!r})"
     return int(text), None
 

@@ -57,7 +57,7 @@ def test_reimport_updates_moves_unissued_invitations_and_replaces_appointments(s
         assert (again.created, again.updated, again.invitations_scheduled) == (
             1, 1, len(study.waves))
         b1 = s.scalar(select(Participant).where(Participant.ref == "B-1"))
-        assert (b1.completed_on, b1.workability_end) == (later, 1)
+        assert (b1.completed_on, b1.baseline_1) == (later, 1)  # workability_end
         assert [a.workability for a in b1.appointments] == [6]
         dues = sorted(s.scalars(select(Invitation.due_on).where(
             Invitation.participant_id == b1.id)))

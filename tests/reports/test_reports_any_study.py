@@ -192,6 +192,15 @@ def test_csv_read_back_has_the_contract_columns_then_the_kind_and_binary_ones(
     assert rows["in_work"]["improved"] == ""
 
 
+def test_standalone_html_in_welsh_uses_the_measure_labels(runner, study_data):
+    result = runner.invoke(args=["report", "paired", "--study", SLUG, "--follow-up", "follow",
+                                 "--format", "html", "--lang", "cy"])
+    assert result.exit_code == 0, result.output
+    page = _text(result.output)
+    assert "Pryderus am golli swydd" in page and "Gallu" in page
+    assert "Pain" in page  # no Welsh label: the English one
+
+
 @pytest.fixture
 def researcher(client, study_data):
     sign_in(client, "researcher@example.org", PASSWORD)

@@ -96,7 +96,7 @@ def test_contact_details_go_once_the_last_wave_has_closed(
     assert [e.detail["participants"] for e in recorded] == [1, 1, 1]
     assert {e.actor for e in recorded} == {"scheduler"}
     # Only the contact details went: the scores the report pairs with stay.
-    assert (kept.workability_end, kept.site) == (5, "Hull")
+    assert (kept.baseline_1, kept.site) == (5, "Hull")  # workability_end
     assert run(hours=1).contacts_erased == 0  # nothing left to erase, nothing done twice
 
 
