@@ -25,8 +25,8 @@ ANSWERS = "participant_ref,submitted_on,mode,workability,confidence,importance\n
 
 def baselines(s, ref: str) -> tuple:
     return s.execute(
-        select(Response.baseline_workability, Response.baseline_confidence,
-               Response.baseline_importance).where(Response.participant_ref == ref)
+        select(Response.baseline_1, Response.baseline_2,
+               Response.baseline_3).where(Response.participant_ref == ref)
     ).one()
 
 
@@ -82,9 +82,9 @@ def test_erasure_leaves_no_copy_of_the_scores(session_factory):
         study = setup(s)
         erase_participant(s, study, "A-1")
         s.commit()
-        kept = s.execute(select(Response.participant_id, Response.baseline_workability,
-                                Response.baseline_confidence, Response.baseline_importance)
-                         .where(Response.score_workability == 5)).one()
+        kept = s.execute(select(Response.participant_id, Response.baseline_1,
+                                Response.baseline_2, Response.baseline_3)
+                         .where(Response.score_1 == 5)).one()
         assert tuple(kept) == (None, None, None, None)
         report = paired_report(s, study, "wave2")
         assert (report["responses"], report["linked"]) == (3, 1)

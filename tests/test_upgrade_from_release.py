@@ -57,7 +57,10 @@ def _contains(expected: object, actual: object, where: str = "") -> list[str]:
 
 
 def _reports(url: str, tmp_path: Path) -> dict[str, dict]:
-    env = {**os.environ, "SURVEYS_DATABASE_URL": url, "SURVEYS_SECRET_KEY": "upgrade-test",
+    # The key that release's demo derived its (synthetic) personal links from: the service
+    # refuses to start with a key that does not rebuild the links a database has issued.
+    key = (FIXTURE / "demo-secret-key").read_text().strip()
+    env = {**os.environ, "SURVEYS_DATABASE_URL": url, "SURVEYS_SECRET_KEY": key,
            "SURVEYS_INSTANCE_DIR": str(tmp_path / "instance")}
     runs = {
         "paired-wave1": ["report", "paired", "--study", "ehd-2024", "--follow-up", "wave1"],

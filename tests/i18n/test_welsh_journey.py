@@ -98,7 +98,7 @@ def test_a_welsh_client_answers_both_waves_in_welsh_from_email_to_the_last_page(
                                 "Trafodaeth Cyflogaeth ac Iechyd")
     body = email.get_body(("plain",)).get_content()
     assert body.startswith("Helo,")
-    assert "Diolch am gymryd rhan yn y Drafodaeth Cyflogaeth ac Iechyd." in body
+    assert "Diolch am gymryd rhan yn y rhaglen Trafodaeth Cyflogaeth ac Iechyd." in body
     assert "Bydd y ddolen yn gweithio tan 30 Mawrth 2026." in body
     assert "Peidiwch â rhannu'r ddolen hon" in body
     assert "Thank you" not in body and "March" not in body
