@@ -77,3 +77,23 @@ def places(value: Exact | None, decimals: int = 2) -> float | None:
     rounded = half_up(value, decimals)
     # Never -0.0 for a change that rounds to nothing.
     return None if rounded is None else float(rounded) + 0.0
+
+
+P_DECIMALS = 3
+
+
+def p_text(value: Exact | None, decimals: int = P_DECIMALS) -> str | None:
+    """A p-value as people read it (pages, spreadsheets): rounded once, half-up, to
+    `decimals` places, except that one below the smallest such figure (0.001) reads
+    "<0.001": "0.000" would claim the impossible. None for None or non-finite values. The
+    same text in English and Welsh (both write a decimal point); machine outputs keep the
+    full-precision value."""
+    smallest = Decimal(1).scaleb(-decimals)
+    rounded = half_up(value, decimals)
+    if rounded is None:
+        return None
+    exact = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(
+        value, Fraction) else _decimal(value)
+    if exact is not None and exact < smallest:
+        return f"<{smallest}"
+    return f"{rounded:.{decimals}f}"

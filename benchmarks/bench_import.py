@@ -1,6 +1,6 @@
 """Cohort import of `size` rows: rows per second and peak memory.
 
-Ours: surveys.cohort_import.import_cohort on participants.csv (checked row by row,
+Ours: surveys.cohort.importer.import_cohort on participants.csv (checked row by row,
 all-or-nothing, one invitation per wave scheduled for every client), in a child
 process. Reference: the same rows bulk INSERTed into participants with no checks and
 no invitations (multi-row INSERTs of 5,000), in another child process and database.

@@ -177,7 +177,7 @@ def alternative(url: str, wave_id: str, csv_path: str) -> dict:
 
 def import_cohort(url: str, csv_path: str, slug: str) -> dict:
     """`surveys import-cohort` as a function call on a file path (read as a stream)."""
-    from surveys.cohort_import import import_cohort as run_import
+    from surveys.cohort.importer import import_cohort as run_import
     from surveys.db import make_engine, make_session_factory
     from surveys.studies import create_study
 

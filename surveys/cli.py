@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from surveys import audit
 from surveys.accounts import AccountError, create_user
-from surveys.cohort_import import ImportRejected, import_cohort
+from surveys.cohort.importer import ImportRejected, import_cohort
 from surveys.csv_rows import CsvFileError
 from surveys.studies import StudyNotFound, default_follow_up, resolve_study, wave_by_code
 
@@ -137,7 +137,7 @@ def import_cohort_command(participants: str, appointments: str | None, study_slu
 @friendly_errors
 def import_responses_command(wave: str, responses: str, study_slug: str | None):
     """Load answers collected outside the web forms (e.g. by telephone)."""
-    from surveys.response_import import import_responses
+    from surveys.responses.importer import import_responses
 
     with _session() as session:
         study = resolve_study(session, study_slug)
@@ -244,7 +244,7 @@ def report_evaluation(follow_up: str | None, fmt: str, output: str | None, publi
 @friendly_errors
 def import_referrals_command(referrals: str, study_slug: str | None):
     """Load referral management information per site (referrals.csv, see README)."""
-    from surveys.referrals import import_referrals
+    from surveys.cohort.referrals import import_referrals
 
     with _session() as session:
         study = resolve_study(session, study_slug, create=True)
@@ -485,7 +485,7 @@ def study_show(slug: str):
 @friendly_errors
 def export_responses_command(wave: str, study_slug: str | None):
     """A wave's submitted responses, one row each (CSV on stdout, for researchers)."""
-    from surveys.response_export import export_csv
+    from surveys.responses.export import export_csv
 
     with _session() as session:
         study = resolve_study(session, study_slug)

@@ -17,9 +17,37 @@ from sqlalchemy.orm import Session
 
 from surveys import i18n
 from surveys.i18n import translate
-from surveys.models import Measure, Response, Study
+from surveys.models import Measure, Participant, Response, Study
 from surveys.studies import wave_by_code
-from surveys.studies.measures import better_value, higher_is_better, label, response_pair
+from surveys.studies.measures import (
+    better_value,
+    cohort_column,
+    higher_is_better,
+    label,
+    participant_baseline,
+    response_pair,
+)
+
+EHD_KEYS = ("workability", "confidence", "importance")
+EHD_BASELINE = "score stored at the end of the intervention"  # contract section 4's words
+STATUSES = ("completed", "dropped_out", "in_progress")
+
+
+def baseline_at_end_of_intervention(study: Study) -> bool:
+    """Whether the study's baselines are the EHD's scores stored at the end of the
+    intervention: its measures are exactly the EHD three (by key). Other studies store a
+    value per participant in the cohort file, whenever it was recorded (enrolment, say), so
+    their reports name the cohort column instead."""
+    return tuple(m.key for m in study.measures) == EHD_KEYS
+
+
+def baseline_description(study: Study) -> str:
+    """The report's `baseline` key: the EHD's contract words, else the cohort columns."""
+    if baseline_at_end_of_intervention(study):
+        return EHD_BASELINE
+    columns = ", ".join(cohort_column(m) for m in study.measures if m.baseline)
+    return ("the value stored for each participant in the cohort file"
+            + (f" ({columns})" if columns else ""))
 
 
 def _counts(session: Session, wave_id: int, linked: int | None = None) -> tuple[int, int]:
@@ -121,6 +149,58 @@ def _before_after(rows: list[tuple]) -> dict:
     }
 
 
+def yes_share(yes: int, n: int, **extra) -> dict:
+    """How many answered, how many said yes, the share (full precision) with its Wilson
+    interval, and the whole per cent rounded half-up as published figures are."""
+    from analysis.binary import SHARE_METHOD
+    from analysis.intervals import proportion_ci
+    from analysis.rounding import percent_half_up
+
+    ci = proportion_ci(yes, n, SHARE_METHOD)
+    return {"n": n, "yes": yes, "share_yes": yes / n if n else None,
+            "ci_low": ci.low if ci else None, "ci_high": ci.high if ci else None,
+            "method": SHARE_METHOD, "percent_yes": percent_half_up(yes, n), **extra}
+
+
+def baseline_yes_counts(
+    session: Session, study: Study, measures: list[Measure]
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per yes/no measure with a baseline: {status: (with a stored baseline, yes)} over every
+    participant of the study, whatever their status (the published "all participants at
+    enrolment"). One scan of the study's participants counts every such measure."""
+    binary = [m for m in measures if m.kind == "binary" and m.baseline]
+    if not binary:
+        return {}
+    columns = []
+    for m in binary:
+        column = participant_baseline(m)
+        columns += [func.count(column), func.coalesce(func.sum(column), 0)]
+    rows = session.execute(
+        select(Participant.status, *columns).where(Participant.study_id == study.id)
+        .group_by(Participant.status)
+    ).all()
+    out: dict[str, dict[str, tuple[int, int]]] = {m.key: {} for m in binary}
+    for status, *counts in rows:
+        for i, m in enumerate(binary):
+            out[m.key][status or "completed"] = (int(counts[2 * i]), int(counts[2 * i + 1]))
+    return out
+
+
+def _published_shares(by_status: dict[str, tuple[int, int]], rows: list[tuple]) -> dict:
+    """The two shares a publication sets side by side: yes among all participants with a
+    baseline, and yes among every linked response that answered the follow-up."""
+    base_n = sum(n for n, _ in by_status.values())
+    base_yes = sum(y for _, y in by_status.values())
+    statuses = {s: by_status.get(s, (0, 0))[0] for s in STATUSES}
+    statuses.update({s: n for s, (n, _) in by_status.items() if s not in statuses})
+    follow_n = sum(n for _, f, n in rows if f is not None)
+    follow_yes = sum(n for _, f, n in rows if f == 1)
+    return {
+        "baseline_all_participants": yes_share(base_yes, base_n, by_status=statuses),
+        "follow_up_all_respondents": yes_share(follow_yes, follow_n),
+    }
+
+
 def caveat_sentence(caveat, language: str) -> str:
     """The caveat in `language`; plural templates go through ngettext with their count (a
     count hidden by disclosure control, "[c]", takes the plural form)."""
@@ -163,7 +243,7 @@ def lower_is_better(result):
 
 
 def _entry(measure: Measure, rows: list[tuple], *, linked: int, responses: int,
-           thresholds: dict, language: str) -> dict:
+           thresholds: dict, language: str, baseline_counts: dict | None = None) -> dict:
     """One measure's entry of the report (contracts sections 4 and 6)."""
     from analysis.binary import (
         outcome_binary_from_counts,
@@ -173,13 +253,20 @@ def _entry(measure: Measure, rows: list[tuple], *, linked: int, responses: int,
     from analysis.caveats import binary_caveats, outcome_caveats, paired_caveats
     from analysis.paired import paired_change_from_counts
 
+    shares: dict = {}
     if measure.baseline:
         counts: dict = {}
         for b, f, n in rows:
             counts[(b, f)] = counts.get((b, f), 0) + n
         if measure.kind == "binary":
             result = paired_binary_from_counts(counts, better_value(measure))
-            caveats = binary_caveats(result, linked=linked, responses=responses)
+            shares = _published_shares(baseline_counts or {}, rows)
+            # The published shares compare two groups unless everyone with a baseline
+            # answered the follow-up and every answer there has a baseline.
+            different = not (shares["baseline_all_participants"]["n"] == result.n
+                             == shares["follow_up_all_respondents"]["n"])
+            caveats = binary_caveats(result, linked=linked, responses=responses,
+                                     unpaired_shares_shown=different)
         else:
             result = paired_change_from_counts(counts,
                                                reliable_change=thresholds.get(measure.key))
@@ -196,6 +283,7 @@ def _entry(measure: Measure, rows: list[tuple], *, linked: int, responses: int,
             result = outcome_scale_from_counts(answers, higher_is_better(measure))
         caveats = outcome_caveats(result, linked=linked, responses=responses)
     entry = result.to_contract_dict()
+    entry.update(shares)
     entry.update(kind=measure.kind, baseline=bool(measure.baseline), better=measure.better,
                  label=label(measure, language))
     entry["caveats"] = [caveat_sentence(c, language) for c in caveats]
@@ -222,9 +310,11 @@ def paired_report(session: Session, study: Study, follow_up: str, *, language: s
     else:
         responses, linked = _counts(session, wave.id)
     thresholds = reliable_change_thresholds(study)
+    everyone = baseline_yes_counts(session, study, measures)
     entries = {
         m.key: _entry(m, scored[m.key], linked=linked, responses=responses,
-                      thresholds=thresholds, language=language)
+                      thresholds=thresholds, language=language,
+                      baseline_counts=everyone.get(m.key))
         for m in measures
     }
     return {
@@ -233,7 +323,10 @@ def paired_report(session: Session, study: Study, follow_up: str, *, language: s
         "linked": linked,
         "unlinked": responses - linked,
         "study": study.slug,
-        "baseline": "score stored at the end of the intervention",
+        "baseline": baseline_description(study),
+        # Which words pages use for the baseline: the EHD's, or the cohort file's.
+        "baseline_source": ("end_of_intervention" if baseline_at_end_of_intervention(study)
+                            else "cohort_file"),
         "reliable_change_thresholds": thresholds,
         "disclosure_threshold": study.disclosure_threshold,
         "measures": entries,
@@ -264,6 +357,13 @@ CSV_KIND_COLUMNS = (
     "difference_ci_low", "difference_ci_high", "difference_method", "difference_confidence",
     "better_count", "better_share", "better_share_ci_low", "better_share_ci_high",
     "better_share_method",
+)
+# Added after those: the two shares a publication sets side by side (yes/no measures with a
+# baseline): yes among all participants with a baseline, and among all who answered.
+SHARE_GROUPS = ("baseline_all_participants", "follow_up_all_respondents")
+CSV_SHARE_COLUMNS = tuple(
+    f"{group}_{key}" for group in SHARE_GROUPS
+    for key in ("n", "yes", "share_yes", "ci_low", "ci_high")
 )
 
 
@@ -318,7 +418,7 @@ def render_csv(report: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("follow_up", "responses", "linked", *CSV_COLUMNS, *CSV_EXTRA_COLUMNS,
-                     *CSV_KIND_COLUMNS))
+                     *CSV_KIND_COLUMNS, *CSV_SHARE_COLUMNS))
     publication = report.get("publication") or {}
     for measure, m in report["measures"].items():
         writer.writerow([safe_cell(v) for v in (
@@ -328,6 +428,8 @@ def render_csv(report: dict) -> str:
             _get(m, "wilcoxon", "zero_method"), _get(m, "wilcoxon", "method"),
             " ".join(m["caveats"]), *_extra_cells(m),
             "yes" if publication else "no", publication.get("rule", ""), *_kind_cells(m),
+            *[_get(m, group, key) for group in SHARE_GROUPS
+              for key in ("n", "yes", "share_yes", "ci_low", "ci_high")],
         )])
     return out.getvalue()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scheduler.jobs import dispatch
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.studies import resolve_study
 from tests.helpers import participants_csv, person, post_form, token_from
 

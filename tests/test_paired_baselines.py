@@ -11,11 +11,11 @@ from datetime import date
 
 from sqlalchemy import select, update
 
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.models import Participant, Response
 from surveys.privacy import erase_participant
 from surveys.reporting import paired_report
-from surveys.response_import import import_responses
+from surveys.responses.importer import import_responses
 from surveys.studies import create_study, wave_by_code
 from tests.helpers import participants_csv, person
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from surveys import create_app
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.models import Study
 from surveys.privacy import erase_participant
 from surveys.studies import resolve_study

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from scheduler.jobs import dispatch
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.models import Invitation
 from surveys.studies import resolve_study
 from tests.helpers import participants_csv, person

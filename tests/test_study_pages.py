@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy import func, select
 
 from surveys.accounts import create_user
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.models import AuditEvent, InstrumentSource, Invitation, Participant, Study, Wave
 from surveys.studies import create_study
 from surveys.studies.definition import write_definition

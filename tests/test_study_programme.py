@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 
 from scheduler.jobs import dispatch
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.emails import build_email
 from surveys.models import Participant, Study, Wave
 from surveys.studies import create_study

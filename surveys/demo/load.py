@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from scheduler.jobs import dispatch
 from surveys.accounts import create_user
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
+from surveys.cohort.referrals import import_referrals
 from surveys.demo import figures, generator, hws
 from surveys.mailer import Mailer
 from surveys.models import Invitation, Study, Wave
-from surveys.referrals import import_referrals
-from surveys.response_import import import_responses
+from surveys.responses.importer import import_responses
 from surveys.settings import Settings
 from surveys.studies import create_study, wave_by_code
 from surveys.studies.apply import apply_definition

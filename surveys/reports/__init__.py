@@ -16,7 +16,8 @@ def cell_text(value: Any, column: dict) -> str:
     from surveys.reports.table import Column, display
 
     return display(value, Column(column["key"], column["label"], column["kind"],
-                                 column.get("decimals", 0), column.get("low_base", False)))
+                                 column.get("decimals", 0), column.get("low_base", False),
+                                 column.get("p_value", False)))
 
 
 def chart_models(report: dict) -> dict:

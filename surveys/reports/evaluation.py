@@ -518,7 +518,7 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
         Column("non_responders_median", t(N_("Did not answer: median score"), language),
                NUMBER, 1),
         Column("u", t(N_("Mann-Whitney U"), language), NUMBER, 1),
-        Column("p", t(N_("p (two-sided)"), language), NUMBER, 3),
+        Column("p", t(N_("p (two-sided)"), language), NUMBER, 3, p_value=True),
         Column("method", t(N_("Method"), language), TEXT),
         Column("may_differ", t(N_("May differ"), language), TEXT),
     ]

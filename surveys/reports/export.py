@@ -16,7 +16,7 @@ import io
 import re
 from typing import Any
 
-from analysis.rounding import half_up
+from analysis.rounding import half_up, p_text
 from surveys.i18n import N_
 from surveys.reports.build import t
 from surveys.reports.table import safe_text as safe_cell
@@ -197,7 +197,10 @@ def _write_value(sheet, r: int, c: int, value: Any, column: dict, formats: dict)
         # A spreadsheet is for people: the value rounded once, half-up, as the page shows it.
         decimals = column.get("decimals", 2)
         shown = half_up(value, decimals)
-        if shown is None:
+        below = column.get("p_value") and (p_text(value, decimals) or "").startswith("<")
+        if below:  # "<0.001", as the page shows it, not 0.000
+            sheet.write_string(r, c, p_text(value, decimals))
+        elif shown is None:
             sheet.write_string(r, c, "[x]")
         else:
             sheet.write_number(r, c, float(shown), formats[f"number:{min(decimals, 4)}"])

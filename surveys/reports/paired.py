@@ -103,8 +103,9 @@ def change_table(paired: dict, language: str) -> Table:
     columns += [
         Column("mean_change", t(N_("Mean change"), language), NUMBER, 2),
         Column("median_change", t(N_("Median change"), language), NUMBER, 1),
-        Column("sign_test_p", t(N_("Sign test p"), language), NUMBER, 3),
-        Column("wilcoxon_p", t(N_("Wilcoxon signed-rank p"), language), NUMBER, 3),
+        Column("sign_test_p", t(N_("Sign test p"), language), NUMBER, 3, p_value=True),
+        Column("wilcoxon_p", t(N_("Wilcoxon signed-rank p"), language), NUMBER, 3,
+               p_value=True),
     ]
     table = Table(
         "paired-change",
@@ -342,7 +343,7 @@ def binary_summary_table(paired: dict, measures: dict, language: str) -> Table:
         columns.append(Column(f"{key}_percent", t(N_("{direction}: per cent"), language,
                                                   direction=t(label, language)), PERCENT))
     columns += [
-        Column("mcnemar_p", t(N_("McNemar exact p"), language), NUMBER, 3),
+        Column("mcnemar_p", t(N_("McNemar exact p"), language), NUMBER, 3, p_value=True),
         Column("difference", t(N_("Difference in the per cent at the better answer (follow-up "
                                   "minus start, percentage points)"), language), NUMBER, 1),
         Column("difference_ci_low", t(N_("Difference: 95% interval, lower"), language),
@@ -614,6 +615,22 @@ def _publish_binary(m: dict, threshold: int) -> None:
                 _small(everyone.get("count"), threshold)
                 or _small(_minus(everyone.get("n"), everyone.get("count")), threshold)):
             m[key] = {k: (v if k == "method" else SUPPRESSED) for k, v in everyone.items()}
+    for key in ("baseline_all_participants", "follow_up_all_respondents"):
+        group = m.get(key)
+        if not isinstance(group, dict):
+            continue
+        if _small(group.get("yes"), threshold) or _small(_minus(group.get("n"),
+                                                                group.get("yes")), threshold):
+            group.update({k: SUPPRESSED for k in ("yes", "share_yes", "ci_low", "ci_high",
+                                                  "percent_yes")})
+        statuses = group.get("by_status")
+        if isinstance(statuses, dict) and statuses:
+            # The statuses add up to n: the frequency rule, as for any one-way table.
+            shown = suppress_frequencies(list(statuses.values()), threshold)
+            group["by_status"] = dict(zip(statuses, shown.cells, strict=True))
+            if shown.total == SUPPRESSED:
+                group.update({k: SUPPRESSED for k in ("n", "yes", "share_yes", "ci_low",
+                                                      "ci_high", "percent_yes")})
 
 
 def _publish_outcome(m: dict, threshold: int) -> None:

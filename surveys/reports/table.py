@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.disclosure import SUPPRESSED
-from analysis.rounding import half_up, percent_half_up
+from analysis.rounding import half_up, p_text, percent_half_up
 
 COUNT = "count"
 PERCENT = "percent"
@@ -38,6 +38,7 @@ class Column:
     kind: str = COUNT
     decimals: int = 0  # for NUMBER columns
     low_base: bool = False  # percentages over a base under LOW_BASE: shown with [u]
+    p_value: bool = False  # a NUMBER column of p-values: below 0.001 shown as "<0.001"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "label": self.label, "kind": self.kind}
@@ -45,6 +46,8 @@ class Column:
             out["decimals"] = self.decimals
         if self.low_base:
             out["low_base"] = True
+        if self.p_value:
+            out["p_value"] = True
         return out
 
 
@@ -342,6 +345,8 @@ def display(value: Any, column: Column, language: str = "en") -> str:
     if column.kind == NUMBER:
         if isinstance(value, bool):
             return str(value)
+        if column.p_value:
+            return p_text(value, column.decimals) or NOT_AVAILABLE
         # Rounded once, half-up, from the full-precision value the table holds.
         rounded = half_up(value, column.decimals)
         return NOT_AVAILABLE if rounded is None else f"{rounded:,.{column.decimals}f}"

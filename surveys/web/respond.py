@@ -7,10 +7,11 @@ from flask_babel import refresh
 from sqlalchemy.orm import joinedload
 
 from instruments import text, visible_pages
-from surveys import audit, questionnaire, throttle
+from surveys import audit, throttle
 from surveys.i18n import client_language, programme_name
 from surveys.invitations import find_by_token
 from surveys.models import Invitation, InvitationStatus, Study, Wave
+from surveys.responses import questionnaire
 from surveys.web.auth import current_user
 from surveys.web.context import db, now, settings
 from surveys.web.forms import page_form, parsed_values

@@ -59,6 +59,8 @@ def format_half_up(number, format=None, **options):  # noqa: A002 - Babel's para
 
 
 def configure(app: Flask, overrides: dict) -> None:
+    from analysis.rounding import p_text
+
     settings: Settings = overrides.pop("SETTINGS", None) or Settings.from_env()
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -113,7 +115,8 @@ def configure(app: Flask, overrides: dict) -> None:
 
     WTFormsHelpers(app)
     app.jinja_env.globals.update(
-        get_locale=get_locale, format_date=format_page_date, format_decimal=format_half_up
+        get_locale=get_locale, format_date=format_page_date, format_decimal=format_half_up,
+        format_p=p_text,  # p-values: "<0.001" below 0.001 (analysis.rounding.p_text)
     )
 
     @app.teardown_appcontext

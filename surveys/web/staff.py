@@ -27,12 +27,13 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from surveys import audit, cohort_status
-from surveys.cohort_import import ImportRejected, import_cohort
+from surveys import audit
+from surveys.cohort import status as cohort_status
+from surveys.cohort.importer import ImportRejected, import_cohort
 from surveys.csv_rows import CsvFileError
 from surveys.invitations import reschedule_wave
 from surveys.models import Invitation, InvitationStatus, Participant, Study, Wave
-from surveys.response_import import import_responses
+from surveys.responses.importer import import_responses
 from surveys.studies import measures, wave_by_code
 from surveys.studies.definition import MAX_REMINDERS
 from surveys.web.auth import current_user, roles_required, safe_referrer
@@ -173,7 +174,7 @@ def responses(slug: str):
 @roles_required(*RESEARCH)
 def responses_csv(slug: str):
     """A wave's submitted responses, one row each: row-level data, so researchers only."""
-    from surveys.response_export import export_csv
+    from surveys.responses.export import export_csv
 
     study = _study(slug)
     code = request.args.get("wave", "")

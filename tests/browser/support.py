@@ -283,7 +283,7 @@ def cohort_csv(*people: tuple) -> str:
 
 def load_cohort(session_factory, *people: tuple) -> None:
     """Import participants into the default study, as `surveys import-cohort` does."""
-    from surveys.cohort_import import import_cohort
+    from surveys.cohort.importer import import_cohort
     from surveys.studies import resolve_study
 
     with session_factory() as session:

@@ -8,9 +8,9 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surveys.cohort_import import ImportRejected, import_cohort
+from surveys.cohort.importer import ImportRejected, import_cohort
 from surveys.csv_rows import CsvFileError
-from surveys.response_import import import_responses
+from surveys.responses.importer import import_responses
 from surveys.studies import wave_by_code
 from tests.faults.hostile import (
     APPOINTMENT_COLUMNS,

@@ -25,7 +25,7 @@ from surveys import csv_rows
 from surveys.csv_rows import CsvFileError
 from surveys.csv_safety import safe_cell, unguard_cell
 from surveys.models import AuditEvent, Participant, Response, SiteReferral
-from surveys.response_import import import_responses
+from surveys.responses.importer import import_responses
 from surveys.studies import resolve_study, wave_by_code
 from tests.faults.hostile import examples, snapshot
 from tests.helpers import PARTICIPANTS_HEADER, csrf_token, token_from
@@ -567,8 +567,8 @@ TABLES = ("participants", "appointments", "invitations", "responses", "site_refe
 def test_every_whole_file_is_imported_or_refused_in_one_line_changing_nothing(
     app, runner, loaded, session_factory, engine
 ):
-    from surveys.cohort_import import ImportRejected, import_cohort
-    from surveys.referrals import import_referrals
+    from surveys.cohort.importer import ImportRejected, import_cohort
+    from surveys.cohort.referrals import import_referrals
 
     def run_import(s, kind: str, data: bytes) -> None:
         study = resolve_study(s, None)

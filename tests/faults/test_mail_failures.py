@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from scheduler.jobs import dispatch
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.mailer import SmtpMailer
 from surveys.models import Invitation
 from surveys.studies import resolve_study
@@ -149,7 +149,7 @@ def test_a_reminder_still_waiting_when_the_link_closes_is_not_sent(
 def test_an_invitation_email_held_by_an_outage_is_not_sent_after_a_telephone_answer(
     session_factory, settings, mailer, smtp, clock
 ):
-    from surveys.response_import import import_responses
+    from surveys.responses.importer import import_responses
     from surveys.studies import wave_by_code
 
     smtp.refuse = True

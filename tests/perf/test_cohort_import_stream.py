@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from surveys.cohort_import import CHUNK, ImportRejected, import_cohort
+from surveys.cohort.importer import CHUNK, ImportRejected, import_cohort
 from surveys.models import Appointment, Invitation, Participant
 from surveys.studies import resolve_study
 from tests.helpers import participants_csv, person

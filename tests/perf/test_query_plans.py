@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import event, text
 
 from scheduler.jobs import dispatch
-from surveys import invitations, privacy, questionnaire, tokens
-from surveys.cohort_import import import_cohort
+from surveys import invitations, privacy, tokens
+from surveys.cohort.importer import import_cohort
 from surveys.models import Invitation, Response
 from surveys.reporting import paired_report
+from surveys.responses import questionnaire
 from surveys.studies import resolve_study, wave_by_code
 from tests.conftest import PG_URL
 from tests.helpers import participants_csv, person

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from analysis.disclosure import SUPPRESSED, recoverable
 from surveys.accounts import create_user
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
+from surveys.cohort.referrals import import_referrals
 from surveys.models import Response, Study, User
-from surveys.referrals import import_referrals
-from surveys.response_import import import_responses
+from surveys.responses.importer import import_responses
 from surveys.studies import create_study, wave_by_code
 from tests.helpers import participants_csv
 from tests.reports.conftest import DEMO_PASSWORD, cell, find_table

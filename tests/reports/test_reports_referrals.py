@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from surveys.cohort_import import ImportRejected
+from surveys.cohort.importer import ImportRejected
+from surveys.cohort.referrals import import_referrals
 from surveys.models import SiteReferral
-from surveys.referrals import import_referrals
 from surveys.studies import create_study
 
 HEADER = ("site,fte,note,eligible_referrals,successfully_closed,in_progress,"

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from scheduler.jobs import dispatch
 from surveys import tokens
 from surveys.accounts import create_user
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.models import Invitation, Participant, Study, User
-from surveys.response_import import import_responses
+from surveys.responses.importer import import_responses
 from surveys.studies import create_study, wave_by_code
 from tests.helpers import WAVE1_ANSWERS as CLIENT_WAVE1_ANSWERS
 from tests.helpers import participants_csv
@@ -121,7 +121,7 @@ def answer_every_page(session_factory, invitation_id: int, answers: dict, now) -
 
     Returns the response id."""
     from instruments import visible_pages
-    from surveys import questionnaire
+    from surveys.responses import questionnaire
 
     with session_factory() as s:
         invitation = s.get(Invitation, invitation_id)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from surveys.accounts import create_user
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.demo.load import DEMO_ACCOUNTS, DEMO_PASSWORD
 from surveys.models import Invitation, User
 from surveys.studies import create_study

@@ -12,9 +12,9 @@ import io
 import re
 import zipfile
 
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.csv_safety import safe_cell
-from surveys.response_import import import_responses
+from surveys.responses.importer import import_responses
 from surveys.studies import resolve_study, wave_by_code
 from tests.helpers import PARTICIPANTS_HEADER
 from tests.security.conftest import WAVE1_ANSWERS, act_as, answer_on_the_web

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import select, text
 
 from scheduler.jobs import dispatch
-from surveys.cohort_import import import_cohort
+from surveys.cohort.importer import import_cohort
 from surveys.models import (
     AuditEvent,
     DeliveryStatus,

@@ -28,7 +28,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from surveys.cohort_import import ImportRejected
+from surveys.cohort.importer import ImportRejected
 from surveys.csv_rows import RowErrors, open_rows, single_line_problem
 from surveys.models import SiteReferral, Study
 

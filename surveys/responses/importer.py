@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from instruments import parse_import_cell
 from surveys.clock import system_clock
 from surveys.clock import today as clock_today
-from surveys.cohort_import import ImportRejected, parse_date
+from surveys.cohort.importer import ImportRejected, parse_date
 from surveys.csv_rows import RowErrors, date_problem, open_rows, single_line_problem
 from surveys.messages import answer_error
 from surveys.models import Invitation, InvitationStatus, Participant, Response, Study, Wave
