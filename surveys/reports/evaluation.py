@@ -26,6 +26,7 @@ from instruments import text
 from surveys.i18n import N_
 from surveys.models import Appointment, Study, Wave
 from surveys.reporting import (
+    baseline_at_end_of_intervention,
     caveat_sentence,
     paired_report,
     reliable_change_thresholds,
@@ -491,7 +492,10 @@ def linkage_table(study: Study, linkage: dict, language: str) -> Table:
         for row in table.rows:
             table.add_percent(row.key, f"{c}:count", f"{c}:percent", (TOTAL, f"{c}:count"))
     table.notes.append(t(N_("Unlinked responses are kept and counted, but cannot be paired with "
-                            "a score stored at the end of the intervention."), language))
+                            "a score stored at the end of the intervention.")
+                         if baseline_at_end_of_intervention(study) else
+                         N_("Unlinked responses are kept and counted, but cannot be paired with "
+                            "a value stored in the cohort file."), language))
     return table
 
 
@@ -525,7 +529,9 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
     table = Table(
         f"attrition-{wave.code}",
         t(N_("Scores at the end of the intervention: those who answered {wave} and those who "
-             "did not"), language, wave=wave.code),
+             "did not") if baseline_at_end_of_intervention(study) else
+          N_("Stored values: those who answered {wave} and those who did not"),
+          language, wave=wave.code),
         t(N_("Score"), language), columns, [],
         base_text=t(N_("Base: clients sent the {wave} questionnaire, by whether they answered "
                        "it."), language, wave=wave.code),
@@ -611,13 +617,18 @@ def evaluation_report(
     linkage = queries.linkage(session, study)
     paired = _guarded(session, "paired report", language,
                       lambda: paired_report(session, study, follow_up, language=language))
+    ehd = baseline_at_end_of_intervention(study)
+    # Appointments, attendance, channel and work ability by appointment come only from an
+    # appointments file: a study that loaded none (the HWS pilot) has no such section.
+    appointments = queries.has_appointments(session, study)
     sections = [
         _guarded(session, "referrals", language,
                  lambda: referral_section(session, study, language),
                  t(N_("Referrals and completions"), language)),
-        _guarded(session, "intervention", language,
-                 lambda: intervention_section(session, study, language, split, dim),
-                 t(N_("Appointments and work ability during the intervention"), language)),
+        *([_guarded(session, "intervention", language,
+                    lambda: intervention_section(session, study, language, split, dim),
+                    t(N_("Appointments and work ability during the intervention"), language))]
+          if appointments else []),
         *[_guarded(session, w.code, language,
                    lambda w=w: wave_section(session, study, w, language, split, dim,
                                             flat_statuses, linkage),
@@ -632,7 +643,8 @@ def evaluation_report(
     if evaluator and paired is not None:
         published_paired = evaluator_paired(published_paired or paired, threshold, language,
                                             cohort=cohort)
-    paired_title = t(N_("Paired change: end of the intervention to {wave}"), language,
+    paired_title = t(N_("Paired change: end of the intervention to {wave}") if ehd else
+                     N_("Paired change: stored value to {wave}"), language,
                      wave=follow_wave.code)
     sections.append(_guarded(session, "paired", language, lambda: paired_section(
         session, study, follow_wave, paired, language, split, dim,

@@ -86,6 +86,13 @@ def directions(paired: dict) -> tuple:
     return TOWARDS_BETTER
 
 
+def ehd_words(paired: dict) -> bool:
+    """Whether the report speaks of scores stored at the end of the intervention (the EHD
+    studies, contract section 4), or of the value stored in the cohort file (any other):
+    surveys.reporting.baseline_at_end_of_intervention decides, `baseline_source` carries it."""
+    return paired.get("baseline_source", "end_of_intervention") == "end_of_intervention"
+
+
 def _pct(value: Any) -> float | None:
     """A share as a per cent at full precision: the table rounds it once when shown."""
     if value is None or isinstance(value, str):
@@ -107,14 +114,18 @@ def change_table(paired: dict, language: str) -> Table:
         Column("wilcoxon_p", t(N_("Wilcoxon signed-rank p"), language), NUMBER, 3,
                p_value=True),
     ]
+    ehd = ehd_words(paired)
     table = Table(
         "paired-change",
-        t(N_("Change from the end of the intervention to {wave}"), language,
-          wave=paired["follow_up"]),
+        t(N_("Change from the end of the intervention to {wave}") if ehd else
+          N_("Change from the stored value to {wave}"), language, wave=paired["follow_up"]),
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: the responses to {wave} linked to a client with a score stored "
                        "at the end of the intervention and a follow-up score ({linked} linked "
-                       "of {responses} received)."), language, wave=paired["follow_up"],
+                       "of {responses} received).") if ehd else
+                    N_("Base: the responses to {wave} linked to a client with a value stored "
+                       "in the cohort file and a follow-up score ({linked} linked of "
+                       "{responses} received)."), language, wave=paired["follow_up"],
                     linked=paired["linked"], responses=paired["responses"]),
     )
     for measure, m in scale_measures(paired).items():
@@ -140,7 +151,12 @@ def change_table(paired: dict, language: str) -> Table:
     table.notes.append(t(N_("Change is the follow-up score minus the score stored at the end of "
                             "the intervention. The sign test is an exact two-sided binomial "
                             "test on the non-zero changes; the Wilcoxon signed-rank test uses "
-                            "the SciPy method named in the statistics table."), language))
+                            "the SciPy method named in the statistics table.") if ehd else
+                         N_("Change is the follow-up score minus the value stored for each "
+                            "participant in the cohort file (the measure's _end column). The "
+                            "sign test is an exact two-sided binomial test on the non-zero "
+                            "changes; the Wilcoxon signed-rank test uses the SciPy method "
+                            "named in the statistics table."), language))
     return table
 
 
@@ -182,7 +198,9 @@ def statistics_table(paired: dict, language: str) -> Table:
     ]
     table = Table(
         "paired-statistics",
-        t(N_("Intervals, effect size and reliable change, end of the intervention to {wave}"),
+        t(N_("Intervals, effect size and reliable change, end of the intervention to {wave}")
+          if ehd_words(paired) else
+          N_("Intervals, effect size and reliable change, stored value to {wave}"),
           language, wave=paired["follow_up"]),
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: the pairs in the change table."), language),
@@ -234,18 +252,20 @@ def statistics_table(paired: dict, language: str) -> Table:
 
 
 def before_after_table(paired: dict, language: str) -> Table:
+    ehd = ehd_words(paired)
     columns = [
         Column("n", t(N_("Pairs"), language), COUNT),
-        Column("baseline_mean", t(N_("Mean at the end of the intervention"), language),
-               NUMBER, 2),
+        Column("baseline_mean", t(N_("Mean at the end of the intervention") if ehd else
+                                  N_("Mean of the stored values"), language), NUMBER, 2),
         Column("follow_up_mean", t(N_("Mean at follow-up"), language), NUMBER, 2),
-        Column("baseline_median", t(N_("Median at the end of the intervention"), language),
-               NUMBER, 1),
+        Column("baseline_median", t(N_("Median at the end of the intervention") if ehd else
+                                    N_("Median of the stored values"), language), NUMBER, 1),
         Column("follow_up_median", t(N_("Median at follow-up"), language), NUMBER, 1),
     ]
     table = Table(
         "paired-before-after",
-        t(N_("Scores before and after: end of the intervention and {wave}, same clients"),
+        t(N_("Scores before and after: end of the intervention and {wave}, same clients")
+          if ehd else N_("Scores before and after: stored value and {wave}, same clients"),
           language, wave=paired["follow_up"]),
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: the pairs in the change table."), language),
@@ -322,7 +342,79 @@ def binary_tables(paired: dict, language: str) -> list[Table]:
         table.text_numbers.append(((TOTAL_COLUMN, TOTAL_COLUMN), m["n"]))
         tables.append(table)
     tables.append(binary_summary_table(paired, measures, language))
+    shares = binary_shares_table(paired, measures, language)
+    if shares is not None:
+        tables.append(shares)
     return tables
+
+
+# The two groups a publication sets side by side, and the words for each.
+SHARE_GROUPS = (
+    ("baseline_all_participants", "baseline", N_("At baseline, all participants with a value")),
+    ("follow_up_all_respondents", "follow_up", N_("At follow-up, everyone who answered")),
+)
+
+
+def binary_shares_table(paired: dict, measures: dict, language: str) -> Table | None:
+    """Yes among all participants with a baseline (every status) and among everyone who
+    answered the follow-up: the published style of comparison, with its counts and Wilson
+    intervals. Two different groups, said in a note and in each measure's caveats."""
+    measures = {k: m for k, m in measures.items()
+                if isinstance(m.get("baseline_all_participants"), dict)}
+    if not measures:
+        return None
+    columns = []
+    for _, prefix, label in SHARE_GROUPS:
+        group = t(label, language)
+        for key, text, kind, decimals in (
+            ("n", N_("{group}: number"), COUNT, 0),
+            ("yes", N_("{group}: yes"), COUNT, 0),
+            ("no", N_("{group}: no"), COUNT, 0),
+            ("percent", N_("{group}: per cent yes"), PERCENT, 0),
+            ("ci_low", N_("{group}: 95% interval, lower per cent"), NUMBER, 1),
+            ("ci_high", N_("{group}: 95% interval, upper per cent"), NUMBER, 1),
+        ):
+            columns.append(Column(f"{prefix}_{key}", t(text, language, group=group), kind,
+                                  decimals))
+    table = Table(
+        "paired-binary-shares",
+        t(N_("Share answering yes: all participants at baseline vs everyone who answered at "
+             "follow-up"), language),
+        t(N_("Measure"), language), columns, [],
+        base_text=t(N_("Base: at baseline, every participant of the study with a value "
+                       "stored, whatever their status; at follow-up, every linked response to "
+                       "{wave} that answered the question."), language, wave=paired["follow_up"]),
+    )
+    for key, m in measures.items():
+        cells: dict[str, Any] = {}
+        for group_key, prefix, _ in SHARE_GROUPS:
+            g = m[group_key]
+            cells.update({f"{prefix}_n": g.get("n"), f"{prefix}_yes": g.get("yes"),
+                          f"{prefix}_no": _minus(g.get("n"), g.get("yes")),
+                          f"{prefix}_ci_low": _pct(g.get("ci_low")),
+                          f"{prefix}_ci_high": _pct(g.get("ci_high"))})
+        table.rows.append(Row(key, measure_name(key, language, paired), cells))
+        for group_key, prefix, _ in SHARE_GROUPS:
+            table.blocks.append(OneWay(((key, f"{prefix}_yes"), (key, f"{prefix}_no")),
+                                       (key, f"{prefix}_n")))
+            table.add_percent(key, f"{prefix}_yes", f"{prefix}_percent", (key, f"{prefix}_n"))
+            for end in ("ci_low", "ci_high"):
+                table.blocks.append(Derived((key, f"{prefix}_{end}"),
+                                            ((key, f"{prefix}_yes"), (key, f"{prefix}_no"))))
+            n = m[group_key].get("n")
+            table.blocks.append(RestsOn(n if isinstance(n, int) else None, tuple(
+                (key, c.key) for c in columns if c.key.startswith(f"{prefix}_"))))
+    # No counts in the text: notes are not cells, so the disclosure rule could not hide them.
+    table.notes.append(t(N_(
+        "At baseline: every participant of the study with a value stored, whatever became of "
+        "them (completed, dropped out or still in progress). At follow-up: everyone linked to "
+        "the study who answered the question. These are two different groups, so the "
+        "difference between the two shares is not the change in the same people: the paired "
+        "change compares each person with themselves."), language))
+    table.notes.append(t(N_("Intervals: Wilson score intervals "
+                            "(scipy.stats.binomtest(...).proportion_ci, method='wilson')."),
+                         language))
+    return table
 
 
 def _minus(total: Any, part: Any) -> Any:
@@ -455,7 +547,9 @@ def paired_section(
 ):
     from surveys.reports.evaluation import Section
 
-    section = Section("paired", t(N_("Paired change: end of the intervention to {wave}"),
+    section = Section("paired", t(N_("Paired change: end of the intervention to {wave}")
+                                  if ehd_words(paired) else
+                                  N_("Paired change: stored value to {wave}"),
                                   language, wave=wave.code))
     if scale_measures(paired) or not paired["measures"]:
         section.tables += [change_table(paired, language), statistics_table(paired, language),

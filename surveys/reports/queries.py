@@ -171,6 +171,16 @@ def completers_per_site(session: Session, study: Study) -> dict[str, int]:
 # The intervention -----------------------------------------------------------------------
 
 
+def has_appointments(session: Session, study: Study) -> bool:
+    """Whether any appointment is recorded for the study's participants (a study that
+    loaded no appointments file has none: its report leaves the intervention section out)."""
+    found = session.scalar(
+        select(Appointment.id).join(Participant, Participant.id == Appointment.participant_id)
+        .where(Participant.study_id == study.id).limit(1)
+    )
+    return found is not None
+
+
 def appointments_per_completer(
     session: Session, study: Study, dim: Subquery | None
 ) -> dict[tuple[Any, int], int]:
