@@ -188,7 +188,7 @@ def test_a_change_that_would_orphan_data_is_refused_with_the_reason_and_changes_
         content_type="multipart/form-data")
     body = refused.get_data(as_text=True)
     assert refused.status_code == 400
-    assert "govuk-error-summary" in body and "Nothing was changed" in body
+    assert "govuk-error-summary" in body and "Correct these problems and save again" in body
     assert "measure workability cannot be removed: it has 2 stored baselines and 0 answers" \
         in body
     assert 'value="Renamed pilot"' in body  # what the researcher typed is kept
