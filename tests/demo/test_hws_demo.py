@@ -202,3 +202,23 @@ def test_the_generator_gives_back_the_published_shares_for_any_seed(seed):
     improved = [a for a in answers if a["health_improved"] == "yes"]
     assert pct(sum(a["health_contributed"] == "yes" for a in improved),
                len(improved)) == HEALTH_CONTRIBUTED
+
+
+def test_paired_report_gives_the_published_shares_beside_the_paired_change(cli):
+    """`surveys report paired` gives both published shares (all participants at enrolment,
+    respondents at the survey), the paired McNemar change, and the two-groups caveat."""
+    report = json.loads(cli("report", "paired", "--study", SLUG, "--follow-up", WAVE,
+                            "--format", "json").stdout)
+    for key in hws.MEASURES:
+        entry = report["measures"][key]
+        everyone = entry["baseline_all_participants"]
+        answered = entry["follow_up_all_respondents"]
+        assert pct(everyone["yes"], everyone["n"]) == AT_ENROLMENT[key], key
+        assert pct(answered["yes"], answered["n"]) == AT_SURVEY[key], key
+        assert everyone["n"] > entry["n"] == answered["n"]
+        assert entry["mcnemar"]["p"] is not None
+        assert "binary_different_groups" in entry["caveat_codes"]
+    html = cli("report", "paired", "--study", SLUG, "--follow-up", WAVE, "--format",
+               "html").stdout
+    for key in hws.MEASURES:
+        assert f"{AT_ENROLMENT[key]}% (" in html and f"{AT_SURVEY[key]}% (" in html
