@@ -68,7 +68,7 @@ from surveys.reports.table import (
     publish,
     scrub,
 )
-from surveys.studies import wave_by_code
+from surveys.studies import StudyNotFound, wave_by_code
 from surveys.studies.instruments import wave_instrument
 from surveys.studies.measures import label as measure_label
 from surveys.studies.measures import participant_baseline
@@ -590,11 +590,17 @@ def missing_section(
     section = Section("missing", t(N_("Who is missing"), language))
     section.tables.extend(response_rate_table(study, statuses, language, breakdown))
     section.tables.append(linkage_table(study, linkage, language))
-    section.tables.append(attrition_table(session, study, follow_up, language))
+    # The check compares stored scale values; a study with none has no attrition table.
+    if any(m.kind == "scale" and m.baseline for m in study.measures):
+        section.tables.append(attrition_table(session, study, follow_up, language))
     return section
 
 
 # The whole report -----------------------------------------------------------------------
+
+
+# Breakdowns read from appointment records: none without them.
+APPOINTMENT_BREAKDOWNS = ("channel", "appointments")
 
 
 def evaluation_report(
@@ -610,6 +616,9 @@ def evaluation_report(
     """The report; `evaluator=True` for evaluators' eyes (the evaluator rule, on top of the
     publication rule when both apply); researchers, admins and the CLI see exact figures."""
     follow_wave = wave_by_code(study, follow_up)
+    if breakdown in APPOINTMENT_BREAKDOWNS and not queries.has_appointments(session, study):
+        raise StudyNotFound(f"Study '{study.slug}' has no appointments recorded, so there is "
+                            f"no breakdown by {breakdown}.")
     split = Breakdown(breakdown, language) if breakdown else None
     dim = queries.dimension(study, breakdown)
     statuses = queries.invitation_statuses(session, study, dim)
@@ -668,6 +677,10 @@ def evaluation_report(
         "study": study.slug,
         "study_name": study.name,
         "follow_up": follow_up,
+        # Where the paired section's baseline comes from (the EHD: the end of the
+        # intervention; other studies: the cohort file's <measure>_end columns).
+        "baseline_source": ("end_of_intervention" if baseline_at_end_of_intervention(study)
+                            else "cohort_file"),
         "language": language,
         "publication": publication,
         "breakdown": breakdown,

@@ -22,8 +22,9 @@ from surveys.models import Participant, Study
 from surveys.reporting import paired_report, render_csv
 from surveys.reports import cell_text, chart_models
 from surveys.reports.breakdowns import DIMENSION_LABELS
-from surveys.reports.queries import DIMENSIONS
-from surveys.studies import StudyNotFound
+from surveys.reports.evaluation import APPOINTMENT_BREAKDOWNS
+from surveys.reports.queries import DIMENSIONS, has_appointments
+from surveys.studies import StudyNotFound, default_follow_up
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
@@ -48,12 +49,13 @@ def _study(slug: str) -> Study:
     return db().scalar(select(Study).where(Study.slug == slug)) or abort(404)
 
 
-def _options() -> dict:
+def _options(study: Study) -> dict:
     publication = request.args.get("publication", "").lower() in TRUE
     breakdown = request.args.get("breakdown") or None
     if breakdown is not None and breakdown not in DIMENSIONS:
         abort(400)
-    return {"follow_up": request.args.get("follow_up", "wave2"), "publication": publication,
+    follow_up = request.args.get("follow_up") or default_follow_up(study)
+    return {"follow_up": follow_up, "publication": publication,
             "breakdown": breakdown}
 
 
@@ -77,7 +79,7 @@ def _evaluation(slug: str, fmt: str) -> tuple[Study, dict, dict]:
     from surveys.reports.evaluation import evaluation_report
 
     study = _study(slug)
-    options = _options()
+    options = _options(study)
     try:
         report = cached_report(study.id, "evaluation", options, lambda: evaluation_report(
             db(), study, language=str(get_locale()), evaluator=_is_evaluator(), **options))
@@ -109,7 +111,8 @@ def evaluation(slug: str):
     return render_template(
         "pages/reports/evaluation.html", study=study, report=report, params=_params(options),
         charts=chart_models(report), cell_text=cell_text,
-        breakdowns=[(k, str(v)) for k, v in BREAKDOWN_NAMES.items()],
+        breakdowns=[(k, str(v)) for k, v in BREAKDOWN_NAMES.items()
+                    if k not in APPOINTMENT_BREAKDOWNS or has_appointments(db(), study)],
     )
 
 
@@ -149,7 +152,7 @@ def _paired(slug: str, fmt: str) -> tuple[Study, dict]:
     from surveys.reports.paired import clients, evaluator_paired, publish_paired
 
     study = _study(slug)
-    options = _options()
+    options = _options(study)
     language = str(get_locale())
     try:
         report = cached_report(study.id, "paired", options, lambda: paired_report(
@@ -207,7 +210,7 @@ def pairs_csv(slug: str):
     )
 
     study = _study(slug)
-    follow_up = request.args.get("follow_up", "wave2")
+    follow_up = request.args.get("follow_up") or default_follow_up(study)
     wave = wave_or_404(study, follow_up)
     columns = [Participant.ref, Participant.site]
     header = ["participant_ref", "site"]
