@@ -1,13 +1,13 @@
 """The paired-change report for `size` linked clients, beside the obvious alternative.
 
 Two studies: the EHD's three 0-10 measures, and the issue's "two measures of each kind"
-(two 0-10 scales, two yes/no). Ours: surveys.reporting.paired_report as the web page and
-`surveys report paired` run it (counts in the database, statistics from the counts), in a
-child process, median of 3. The alternative: export the linked pairs to CSV (COPY), load
-it with pandas, compute the same numbers with SciPy (all but Hodges-Lehmann, whose
-n(n+1)/2 Walsh averages are out of reach at this size; for yes/no: the 2x2, the exact
-McNemar test and Newcombe's interval), in its own child process. Both report their peak
-memory.
+(two 0-10 scales, two yes/no). Ours: surveys.reports.paired_change.paired_report as the
+web page and `surveys report paired` run it (counts in the database, statistics from the
+counts), in a child process, median of 3. The alternative: export the linked pairs to CSV
+(COPY), load it with pandas, compute the same numbers with SciPy (all but Hodges-Lehmann,
+whose n(n+1)/2 Walsh averages are out of reach at this size; for yes/no: the 2x2, the
+exact McNemar test and Newcombe's interval), in its own child process. Both report their
+peak memory.
 
 Building the data also measures what the response triggers of migration 0009 cost a bulk
 load: the same INSERT of `size` responses (answers only) into the table, whose triggers

@@ -51,7 +51,7 @@ def report(url: str, slug: str, repeats: str) -> dict:
     import analysis.paired  # noqa: F401
     from surveys.db import make_engine, make_session_factory
     from surveys.models import Study
-    from surveys.reporting import paired_report
+    from surveys.reports.paired_change import paired_report
 
     engine = make_engine(url)
     factory = make_session_factory(engine)

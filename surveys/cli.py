@@ -169,7 +169,7 @@ report_group = AppGroup("report", help="Reports for evaluators.")
 @friendly_errors
 def report_paired(follow_up: str, fmt: str, lang: str, study_slug: str | None):
     """The paired-change report on stdout."""
-    from surveys.reporting import paired_report, render_csv, render_html
+    from surveys.reports.paired_change import paired_report, render_csv, render_html
 
     with _session() as session:
         study = resolve_study(session, study_slug)

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from surveys.cohort.importer import import_cohort
 from surveys.models import Participant, Response
 from surveys.privacy import erase_participant
-from surveys.reporting import paired_report
+from surveys.reports.paired_change import paired_report
 from surveys.responses.importer import import_responses
 from surveys.studies import create_study, wave_by_code
 from tests.helpers import participants_csv, person

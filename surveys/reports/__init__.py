@@ -1,5 +1,8 @@
-"""Evaluation tables for evaluators: every table of the evaluation, from the database.
+"""Reports for evaluators: the paired-change report and every table of the evaluation.
 
+- `paired_change.paired_report`: the paired-change report of any study (contracts 4 and 6),
+  with its CSV and standalone HTML; `paired_tables`: the same as page/spreadsheet tables,
+  and its publication and evaluator copies;
 - `evaluation.evaluation_report`: the whole report as JSON-ready data (the one source);
 - `export.render_csv` / `export.render_xlsx`: CSV and the accessible spreadsheet;
 - `render_html`: a standalone HTML file (the CLI's `--format html`);

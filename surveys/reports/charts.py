@@ -65,7 +65,7 @@ def _find(report: dict, table_id: str) -> dict | None:
 def _towards_better(report: dict, binary: bool) -> bool:
     """Whether the chart speaks of better and worse (a measure better lower, or yes/no)
     rather than higher and lower (the EHD's words)."""
-    from surveys.reports.paired import TOWARDS_BETTER, directions
+    from surveys.reports.paired_tables import TOWARDS_BETTER, directions
 
     paired = report.get("paired") or {"measures": {}}
     return binary or directions(paired) is TOWARDS_BETTER

@@ -25,12 +25,6 @@ from analysis.rounding import percent_half_up
 from instruments import text
 from surveys.i18n import N_
 from surveys.models import Appointment, Study, Wave
-from surveys.reporting import (
-    baseline_at_end_of_intervention,
-    caveat_sentence,
-    paired_report,
-    reliable_change_thresholds,
-)
 from surveys.reports import queries
 from surveys.reports.breakdowns import (
     ATTENDANCE_LABELS,
@@ -41,7 +35,13 @@ from surveys.reports.breakdowns import (
     group_value,
 )
 from surveys.reports.build import ALL_COUNT, TOTAL, Category, Net, crosstab, frequency, t
-from surveys.reports.paired import (
+from surveys.reports.paired_change import (
+    baseline_at_end_of_intervention,
+    caveat_sentence,
+    paired_report,
+    reliable_change_thresholds,
+)
+from surveys.reports.paired_tables import (
     EVALUATOR_RULE,
     SMALL_STUDY,
     clients,

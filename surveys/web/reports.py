@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from surveys import audit
 from surveys.models import Participant, Study
-from surveys.reporting import paired_report, render_csv
 from surveys.reports import cell_text, chart_models
 from surveys.reports.breakdowns import DIMENSION_LABELS
 from surveys.reports.evaluation import APPOINTMENT_BREAKDOWNS
+from surveys.reports.paired_change import paired_report, render_csv
 from surveys.reports.queries import DIMENSIONS, has_appointments
 from surveys.studies import StudyNotFound, default_follow_up
 from surveys.web.auth import current_user, roles_required
@@ -149,7 +149,7 @@ def evaluation_json(slug: str):
 
 def _paired(slug: str, fmt: str) -> tuple[Study, dict]:
     from surveys.reports.evaluation import RULE
-    from surveys.reports.paired import clients, evaluator_paired, publish_paired
+    from surveys.reports.paired_tables import clients, evaluator_paired, publish_paired
 
     study = _study(slug)
     options = _options(study)

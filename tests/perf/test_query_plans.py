@@ -18,7 +18,7 @@ from scheduler.jobs import dispatch
 from surveys import invitations, privacy, tokens
 from surveys.cohort.importer import import_cohort
 from surveys.models import Invitation, Response
-from surveys.reporting import paired_report
+from surveys.reports.paired_change import paired_report
 from surveys.responses import questionnaire
 from surveys.studies import resolve_study, wave_by_code
 from tests.conftest import PG_URL

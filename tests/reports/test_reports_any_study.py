@@ -310,7 +310,7 @@ def test_postgres_counts_every_measure_in_one_index_only_scan(engine, session_fa
     from sqlalchemy import event
 
     from surveys.models import Study
-    from surveys.reporting import paired_report
+    from surveys.reports.paired_change import paired_report
 
     statements = []
 

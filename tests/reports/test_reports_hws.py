@@ -18,11 +18,11 @@ from html import unescape
 import pytest
 from openpyxl import load_workbook
 
-from surveys.reporting import paired_report, render_csv
 from surveys.reports import cell_text
 from surveys.reports.evaluation import evaluation_report
 from surveys.reports.export import render_xlsx
-from surveys.reports.paired import publish_paired
+from surveys.reports.paired_change import paired_report, render_csv
+from surveys.reports.paired_tables import publish_paired
 from tests.helpers import sign_in
 from tests.reports.conftest import DEMO_PASSWORD, demo_study, find_table
 
@@ -116,7 +116,7 @@ def test_page_shows_the_published_shares_and_a_tiny_p_as_below_0_001(researcher)
 
 
 def test_standalone_page_in_welsh_shows_below_0_001_too(demo_app, hws_paired):
-    from surveys.reporting import render_html
+    from surveys.reports.paired_change import render_html
 
     with demo_app.test_request_context():
         html = render_html(hws_paired, "cy")

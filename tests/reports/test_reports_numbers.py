@@ -10,7 +10,7 @@ import pytest
 
 import surveys.reports.evaluation as evaluation
 from analysis.rounding import half_up
-from surveys.reporting import paired_report, render_csv
+from surveys.reports.paired_change import paired_report, render_csv
 from surveys.reports.table import NUMBER, Column, display
 from tests.reports.conftest import demo_study, find_table, section
 

@@ -1,6 +1,6 @@
 """Paired change as report tables, and the paired report's publication copy.
 
-The numbers come from `surveys.reporting.paired_report` (statistics from `analysis`);
+The numbers come from `surveys.reports.paired_change.paired_report` (statistics from `analysis`);
 this module lays them out as tables and applies the disclosure rule to the JSON report
 itself. Scale measures with a baseline get the change, statistics and before-and-after
 tables; yes/no measures with a baseline a 2x2 each and a summary (McNemar, the paired
@@ -89,7 +89,8 @@ def directions(paired: dict) -> tuple:
 def ehd_words(paired: dict) -> bool:
     """Whether the report speaks of scores stored at the end of the intervention (the EHD
     studies, contract section 4), or of the value stored in the cohort file (any other):
-    surveys.reporting.baseline_at_end_of_intervention decides, `baseline_source` carries it."""
+    surveys.reports.paired_change.baseline_at_end_of_intervention decides, and
+    `baseline_source` carries it."""
     return paired.get("baseline_source", "end_of_intervention") == "end_of_intervention"
 
 
@@ -609,7 +610,7 @@ _CAVEAT_COUNTS = {
 
 def _published_caveats(out: dict, m: dict, language: str) -> list[str]:
     from analysis.caveats import Caveat
-    from surveys.reporting import caveat_sentence
+    from surveys.reports.paired_change import caveat_sentence
 
     sentences = []
     rc = m.get("reliable_change") or {}
