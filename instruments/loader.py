@@ -173,6 +173,14 @@ class InstrumentLibrary:
         self.root = Path(root)
         self._cache: dict[tuple[str, str | None], Instrument] = {}
 
+    def has(self, name: str) -> bool:
+        """Whether the folder holds an instrument of that name (one stat, no listing: asked
+        on every questionnaire page)."""
+        if (name, None) in self._cache:
+            return True
+        return isinstance(name, str) and bool(_NAME.fullmatch(name)) \
+            and (self.root / f"{name}.yaml").is_file()
+
     def names(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.yaml") if _NAME.fullmatch(p.stem))
 

@@ -22,7 +22,7 @@ class Participant(Base):
         Index("ix_participants_ref_lower", "study_id", text("lower(ref)")),
         # Covering index: reports that join participants (breakdowns by site, channel...)
         # read baselines in id order without the table.
-        Index("ix_participants_scores", "study_id", "id", *BASELINE_COLUMNS),
+        Index("ix_participants_scores", "study_id", "id", *BASELINE_COLUMNS, "status"),
         # Those who still have contact details: all the contact clean-up reads (0006).
         Index("ix_participants_contactable", "id",
               postgresql_where=text("email IS NOT NULL OR phone IS NOT NULL"),

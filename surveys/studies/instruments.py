@@ -18,11 +18,11 @@ from instruments import (
     Instrument,
     InstrumentError,
     InstrumentNotFound,
-    available_instruments,
     load_instrument,
     load_text,
     missing_languages,
 )
+from instruments.loader import default_library
 from surveys.models import InstrumentSource, Wave
 
 LANGUAGE_NAMES = {"en": "English", "cy": "Welsh"}
@@ -36,7 +36,7 @@ class InstrumentRefused(ValueError):
 
 
 def is_shipped(name: str) -> bool:
-    return name in available_instruments()
+    return default_library().has(name)
 
 
 def check_languages(instrument: Instrument, languages: list[str], label: str) -> None:

@@ -219,8 +219,10 @@ def upgrade() -> None:
     op.add_column('participants', sa.Column('status', sa.String(16), nullable=False,
                                             server_default='completed'))
     op.add_column('participants', sa.Column('arm', sa.String(64)))
+    # Covering: breakdowns read baselines, and the yes/no shares of all participants
+    # count baselines by status, from this index alone.
     op.create_index('ix_participants_scores', 'participants',
-                    ['study_id', 'id', *[f'baseline_{k}' for k in SLOTS]])
+                    ['study_id', 'id', *[f'baseline_{k}' for k in SLOTS], 'status'])
     op.create_index('ix_participants_ref_lower', 'participants',
                     ['study_id', sa.text('lower(ref)')])
     op.create_index('ix_participants_contactable', 'participants', ['id'],
