@@ -17,7 +17,6 @@ from instruments.loader import (
     load_file,
     load_instrument,
     load_text,
-    missing_languages,
 )
 from instruments.model import (
     ANSWER_TYPES,
@@ -48,7 +47,6 @@ __all__ = [
     "load_file",
     "load_instrument",
     "load_text",
-    "missing_languages",
     "parse_answer",
     "parse_import_cell",
     "parse_response",

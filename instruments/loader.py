@@ -10,11 +10,11 @@ Layout of a definitions folder:
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import fields, is_dataclass
 from functools import cache
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator
 from instruments import schema_errors
 from instruments.builder import Builder
 from instruments.errors import InstrumentError, InstrumentNotFound
-from instruments.model import Choice, Instrument
+from instruments.model import LANGUAGES, Choice, Instrument
 from instruments.yaml_source import describe_yaml_error, parse_yaml
 
 PACKAGE_DIR = Path(__file__).parent
@@ -45,14 +45,18 @@ def schema() -> dict:
 
 
 @cache
-def _validator(definition: str) -> Draft202012Validator:
-    root = schema()
+def _validator(definition: str, languages: tuple[str, ...] = LANGUAGES) -> Draft202012Validator:
+    """The schema, with every human text needing `languages` (shipped instruments: English
+    and Welsh; an instrument kept with a study: that study's languages)."""
+    root = copy.deepcopy(schema())
+    root["$defs"]["text"]["required"] = list(languages)
     if definition == "instrument":
         return Draft202012Validator(root)
     return Draft202012Validator({"$ref": f"#/$defs/{definition}", "$defs": root["$defs"]})
 
 
-def _validate(document: object, label: str, definition: str = "instrument") -> None:
+def _validate(document: object, label: str, definition: str = "instrument",
+              languages: tuple[str, ...] = LANGUAGES) -> None:
     if document is None:
         raise InstrumentError(f"{label}: the file is empty")
     if not isinstance(document, dict):
@@ -60,7 +64,7 @@ def _validate(document: object, label: str, definition: str = "instrument") -> N
             f"{label}: the file must be a set of fields (name, version, audience, title, pages)"
         )
     errors = sorted(
-        _validator(definition).iter_errors(document),
+        _validator(definition, tuple(languages)).iter_errors(document),
         key=lambda error: schema_errors.sort_key(document, error),
     )
     problems: list[str] = []
@@ -115,47 +119,19 @@ def load_file(path: str | Path, label: str | None = None) -> Instrument:
     return instrument
 
 
-def load_text(source: str, label: str) -> Instrument:
-    """Load and check a definition given as text (an uploaded file, or one kept in a database)."""
+def load_text(source: str, label: str, languages: Iterable[str] = LANGUAGES) -> Instrument:
+    """Load and check a definition given as text (an uploaded file, or one kept in a
+    database); every human text needs each of `languages` (a study's client languages)."""
     try:
         document = parse_yaml(source)
     except yaml.YAMLError as error:
         raise InstrumentError(f"{label}: {describe_yaml_error(error)}") from None
-    _validate(document, label)
+    _validate(document, label, languages=tuple(languages))
     builder = Builder(label, built_in_choices())
     instrument = builder.build(document)
     if builder.problems:
         raise InstrumentError(builder.problems)
     return instrument
-
-
-def missing_languages(instrument: Instrument, languages: Iterable[str]) -> list[str]:
-    """Where the instrument lacks a text in one of `languages`: ["title (cy)", ...].
-
-    A study's languages decide what its instruments need: an English-only study needs no
-    Welsh. Walks every human text of the model (dicts keyed by language).
-    """
-    wanted = tuple(languages)
-    missing: list[str] = []
-
-    def walk(node: object, where: str) -> None:
-        if isinstance(node, dict):
-            if node and all(isinstance(k, str) and isinstance(v, str) for k, v in node.items()) \
-                    and "en" in node:
-                missing.extend(f"{where} ({lang})" for lang in wanted if not node.get(lang))
-            return
-        if isinstance(node, tuple | list):
-            for item in node:
-                walk(item, where)
-            return
-        if is_dataclass(node):
-            name = getattr(node, "id", None) or getattr(node, "value", None)
-            here = f"{where} {name}".strip() if isinstance(name, str) else where
-            for f in fields(node):
-                walk(getattr(node, f.name), f"{here} {f.name}".strip())
-
-    walk(instrument, "")
-    return missing
 
 
 def _version_key(version: str) -> tuple:

@@ -68,7 +68,7 @@ from surveys.reports.table import (
     publish,
     scrub,
 )
-from surveys.studies import StudyNotFound, wave_by_code
+from surveys.studies import wave_by_code
 from surveys.studies.instruments import wave_instrument
 from surveys.studies.measures import label as measure_label
 from surveys.studies.measures import participant_baseline
@@ -599,7 +599,8 @@ def missing_section(
 # The whole report -----------------------------------------------------------------------
 
 
-# Breakdowns read from appointment records: none without them.
+# Breakdowns read from appointment records: pages offer them only to studies that have
+# some (without, everyone falls in "not recorded").
 APPOINTMENT_BREAKDOWNS = ("channel", "appointments")
 
 
@@ -616,9 +617,6 @@ def evaluation_report(
     """The report; `evaluator=True` for evaluators' eyes (the evaluator rule, on top of the
     publication rule when both apply); researchers, admins and the CLI see exact figures."""
     follow_wave = wave_by_code(study, follow_up)
-    if breakdown in APPOINTMENT_BREAKDOWNS and not queries.has_appointments(session, study):
-        raise StudyNotFound(f"Study '{study.slug}' has no appointments recorded, so there is "
-                            f"no breakdown by {breakdown}.")
     split = Breakdown(breakdown, language) if breakdown else None
     dim = queries.dimension(study, breakdown)
     statuses = queries.invitation_statuses(session, study, dim)

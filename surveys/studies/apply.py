@@ -38,6 +38,7 @@ from surveys.studies.instruments import (
     check_languages,
     is_shipped,
     keep,
+    kept_source,
     kept_versions,
 )
 from surveys.studies.instruments import instrument as load_version
@@ -100,9 +101,8 @@ def _resolve_instruments(session: Session, d: StudyDefinition, study: Study | No
                 continue
             name = wave.instrument
             if is_shipped(name):
-                inst = load_version(session, name)
-                check_languages(inst, d.languages, name)
-                resolved[wave.code] = _Resolved(name, None, inst)
+                # Shipped instruments are in English and Welsh: any study's languages.
+                resolved[wave.code] = _Resolved(name, None, load_version(session, name))
                 continue
             versions = kept_versions(session, name)
             if not versions:
@@ -113,7 +113,8 @@ def _resolve_instruments(session: Session, d: StudyDefinition, study: Study | No
             old = current.get(wave.code)
             version = old.instrument_version if old and old.instrument == name else versions[-1]
             inst = load_version(session, name, version)
-            check_languages(inst, d.languages, f"{name} {version}")
+            check_languages(inst, kept_source(session, name, version), d.languages,
+                            f"{name} {version}")
             resolved[wave.code] = _Resolved(name, version, inst)
         except InstrumentRefused as refused:
             problems.append(f"{where}: {refused}")

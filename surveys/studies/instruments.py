@@ -20,12 +20,9 @@ from instruments import (
     InstrumentNotFound,
     load_instrument,
     load_text,
-    missing_languages,
 )
 from instruments.loader import default_library
 from surveys.models import InstrumentSource, Wave
-
-LANGUAGE_NAMES = {"en": "English", "cy": "Welsh"}
 
 # Kept versions never change, so each is parsed once per process.
 _parsed: dict[tuple[str, str], Instrument] = {}
@@ -39,16 +36,16 @@ def is_shipped(name: str) -> bool:
     return default_library().has(name)
 
 
-def check_languages(instrument: Instrument, languages: list[str], label: str) -> None:
-    missing = missing_languages(instrument, languages)
-    if missing:
-        first = missing[0]
-        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
-        lang = first.rsplit("(", 1)[-1].rstrip(")")
-        raise InstrumentRefused(
-            f"{label}: the study's clients answer in {LANGUAGE_NAMES.get(lang, lang)}, but "
-            f"{first.rsplit(' (', 1)[0] or 'a text'} has no {lang} text{more}"
-        )
+def check_languages(instrument: Instrument, source: str | None, languages: list[str],
+                    label: str) -> None:
+    """Refuse an instrument lacking a text in one of the study's languages (shipped ones have
+    English and Welsh; a kept one is checked again from its text)."""
+    if source is None:
+        return
+    try:
+        load_text(source, label, languages)
+    except InstrumentError as error:
+        raise InstrumentRefused(str(error).splitlines()[0]) from None
 
 
 def keep(session: Session, source: str, label: str, languages: list[str],
@@ -59,10 +56,9 @@ def keep(session: Session, source: str, label: str, languages: list[str],
     a shipped instrument's name, or reuses a kept (name, version) with other content.
     """
     try:
-        instrument = load_text(source, label)
+        instrument = load_text(source, label, languages)
     except InstrumentError as error:
         raise InstrumentRefused(str(error).splitlines()[0]) from None
-    check_languages(instrument, languages, label)
     if is_shipped(instrument.name):
         raise InstrumentRefused(
             f"{label}: '{instrument.name}' is the name of a shipped instrument; give your "
@@ -105,8 +101,14 @@ def instrument(session: Session, name: str, version: str | None = None) -> Instr
             InstrumentSource.name == name, InstrumentSource.version == version))
         if source is None:
             raise InstrumentNotFound(f"{name} has no version {version!r}")
-        _parsed[key] = load_text(source, f"{name} {version}")
+        # Checked for its study's languages when it was kept: English is all it must have.
+        _parsed[key] = load_text(source, f"{name} {version}", ("en",))
     return _parsed[key]
+
+
+def kept_source(session: Session, name: str, version: str) -> str | None:
+    return session.scalar(select(InstrumentSource.source).where(
+        InstrumentSource.name == name, InstrumentSource.version == version))
 
 
 def wave_instrument(session: Session, wave: Wave) -> Instrument:

@@ -224,12 +224,8 @@ def test_paired_report_gives_the_published_shares_beside_the_paired_change(cli):
         assert f"{AT_ENROLMENT[key]}% (" in html and f"{AT_SURVEY[key]}% (" in html
 
 
-def test_evaluation_report_defaults_to_the_studys_own_wave_and_refuses_appointment_breakdowns(
-        cli):
+def test_evaluation_report_defaults_to_the_studys_own_wave(cli):
     report = json.loads(cli("report", "evaluation", "--study", "hws-pilot", "--format",
                             "json").stdout)
     assert report["follow_up"] == "survey"
     assert report["baseline_source"] == "cohort_file"
-    with pytest.raises(AssertionError, match="has no appointments recorded, so there is no "
-                                             "breakdown by channel"):
-        cli("report", "evaluation", "--study", "hws-pilot", "--breakdown", "channel")

@@ -146,7 +146,7 @@ def upgrade() -> None:
         sa.Column('better', sa.String(8), nullable=False),
         sa.Column('min_value', sa.Integer),
         sa.Column('max_value', sa.Integer),
-        sa.Column('reliable_change', sa.Float),
+        sa.Column('reliable_change', sa.Double),
         sa.Column('baseline', sa.Boolean, nullable=False),
         sa.Column('label', sa.JSON, nullable=False),
         sa.UniqueConstraint('study_id', 'key'),
@@ -190,7 +190,13 @@ def upgrade() -> None:
                if dialect == 'sqlite' else
                "UPDATE waves SET reminders = json_build_array(reminder_days)")
     op.drop_column('waves', 'reminder_days')
-    op.alter_column('waves', 'reminders', new_column_name='reminder_days')
+    # Every row has its values now: the new settings are required from here on.
+    with op.batch_alter_table('waves') as batch:
+        batch.alter_column('reminders', new_column_name='reminder_days',
+                           existing_type=sa.JSON, nullable=False)
+    with op.batch_alter_table('studies') as batch:
+        for column in ('programme', 'languages', 'arms'):
+            batch.alter_column(column, existing_type=sa.JSON, nullable=False)
 
     # Responses: follow-up scores and baselines move to numbered slots.
     _drop_old_triggers(dialect)
