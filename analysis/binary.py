@@ -18,7 +18,7 @@ from scipy import stats
 
 from analysis.caveats import Caveat, english
 from analysis.intervals import Interval, mean_t_interval_from_counts, proportion_ci
-from analysis.paired import mean_from_counts, median_from_counts
+from analysis.paired import mean_from_counts, median_from_counts, share_dict
 
 MCNEMAR_METHOD = "exact"  # the contract's name for the test's method
 MCNEMAR_TEXT = (
@@ -431,16 +431,6 @@ def outcome_scale_from_counts(
         mean_ci=ci,
         confidence=confidence,
     )
-
-
-def share_dict(k: int, n: int, ci: Interval | None) -> dict[str, Any]:
-    return {
-        "count": k,
-        "share": k / n if n else None,
-        "ci_low": ci.low if ci else None,
-        "ci_high": ci.high if ci else None,
-        "method": ci.method if ci else None,
-    }
 
 
 def _all(k: int, n: int, confidence: float) -> dict[str, Any]:

@@ -126,8 +126,8 @@ class PairedChange:
             },
             "dropped_pairs": self.dropped,
             "confidence": self.confidence,
-            "improved_share": _share(self.improved, self.n, self.improved_ci),
-            "deteriorated_share": _share(self.deteriorated, self.n, self.deteriorated_ci),
+            "improved_share": share_dict(self.improved, self.n, self.improved_ci),
+            "deteriorated_share": share_dict(self.deteriorated, self.n, self.deteriorated_ci),
             "mean_change_ci": _interval(self.mean_change_ci),
             "hodges_lehmann": _hodges_lehmann(self.hodges_lehmann),
             "rank_biserial": {
@@ -339,7 +339,8 @@ def _wilcoxon_from_counts(
     return wilcoxon_from_tie_groups(groups, max_exact_nonzero=max_exact_nonzero)
 
 
-def _share(k: int, n: int, ci: Interval | None) -> dict[str, Any]:
+def share_dict(k: int, n: int, ci: Interval | None) -> dict[str, Any]:
+    """A count out of n as the reports give it: the share and its interval."""
     return {
         "count": k,
         "share": k / n if n else None,

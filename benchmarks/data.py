@@ -77,7 +77,6 @@ def make_study(conn: Connection, slug: str, measures: tuple[Spec, ...] = EHD
                     label={"en": m.key, "cy": m.key})
             for slot, m in enumerate(measures, start=1)
         ]
-        study.reliable_change = {"workability": 2}
     session.flush()
     ids = study.id, *(w.id for w in sorted(study.waves, key=lambda w: w.offset_days))
     session.close()

@@ -32,9 +32,6 @@ class Study(Base):
     end_date: Mapped[date | None]
     # Counts from 1 up to this number are suppressed in publication exports.
     disclosure_threshold: Mapped[int] = mapped_column(default=7)
-    # Reliable-change thresholds per measure, in points; e.g. {"workability": 2}. Kept in
-    # step with the measures' own thresholds (read those: Measure.reliable_change).
-    reliable_change: Mapped[dict] = mapped_column(JSON, default=dict)
 
     waves: Mapped[list[Wave]] = relationship(
         back_populates="study", order_by="Wave.offset_days", cascade="all, delete-orphan"

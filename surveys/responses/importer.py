@@ -31,6 +31,7 @@ from surveys.cohort.importer import ImportRejected, parse_date
 from surveys.csv_rows import RowErrors, date_problem, open_rows, single_line_problem
 from surveys.messages import answer_error
 from surveys.models import Invitation, InvitationStatus, Participant, Response, Study, Wave
+from surveys.studies.instruments import wave_instrument
 
 FIXED = ("participant_ref", "submitted_on", "mode")
 # Written by the response export; accepted so an export can be imported again.
@@ -72,8 +73,6 @@ def import_responses(
     was due (before they completed the intervention, when they have no invitation for it).
     """
     today = today or clock_today(system_clock)
-    from surveys.studies.instruments import wave_instrument
-
     instrument = wave_instrument(session, wave)
     questions = {q.id: q for q in instrument.questions()}
     _, rows = open_rows(

@@ -31,7 +31,7 @@ def create_study(session: Session, slug: str, name: str, **fields) -> Study:
     fields.setdefault("programme", dict(EHD_PROGRAMME))
     fields.setdefault("languages", ["en", "cy"])
     fields.setdefault("arms", [])
-    study = Study(slug=slug, name=name, reliable_change={"workability": 2}, **fields)
+    study = Study(slug=slug, name=name, **fields)
     study.waves = [Wave(reminder_days=[7], close_days=28, **wave) for wave in DEFAULT_WAVES]
     study.measures = ehd_measures()
     session.add(study)

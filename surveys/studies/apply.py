@@ -64,7 +64,8 @@ class _Resolved:
     instrument: Instrument
 
 
-def _is_path(value: str) -> bool:
+def is_path(value: str) -> bool:
+    """Whether a wave's `instrument` names a file (read and kept) rather than an instrument."""
     return "/" in value or value.endswith((".yaml", ".yml"))
 
 
@@ -84,7 +85,7 @@ def _resolve_instruments(session: Session, d: StudyDefinition, study: Study | No
                 if new:
                     changes.append(f"instrument {inst.name} version {inst.version} kept")
                 continue
-            if _is_path(wave.instrument):
+            if is_path(wave.instrument):
                 path = (base_dir or Path.cwd()) / wave.instrument
                 try:
                     source = path.read_text(encoding="utf-8")
@@ -254,7 +255,7 @@ def apply_definition(session: Session, d: StudyDefinition, *, now: datetime,
     if created:
         study = Study(slug=d.slug, name=d.name, programme=d.programme, languages=d.languages,
                       arms=d.arms, end_date=d.end_date,
-                      disclosure_threshold=d.disclosure_threshold, reliable_change={})
+                      disclosure_threshold=d.disclosure_threshold)
         session.add(study)
         changes.insert(0, f"created study '{d.slug}' with {len(d.waves)} waves and "
                           f"{len(d.measures)} measures")
@@ -292,8 +293,6 @@ def apply_definition(session: Session, d: StudyDefinition, *, now: datetime,
                 rescore = True
                 changes.append(f"measure {m.id}: " + "; ".join(changed))
     study.measures.sort(key=lambda m: m.position)
-    study.reliable_change = {m.id: m.reliable_change for m in d.measures
-                             if m.reliable_change is not None}
 
     # Waves: same code = same wave.
     by_code = {w.code: w for w in study.waves}

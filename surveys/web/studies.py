@@ -15,8 +15,8 @@ from wtforms.fields.choices import SelectChoice
 from instruments import InstrumentError, available_instruments, text
 from instruments.model import AllOf, AnyOf, Equals, In, Includes
 from surveys.models import InstrumentSource, Response, Study, Wave
-from surveys.studies.apply import _is_path as is_instrument_path
 from surveys.studies.apply import apply_definition
+from surveys.studies.apply import is_path as is_instrument_path
 from surveys.studies.definition import (
     DefinitionError,
     check_definition,

@@ -15,6 +15,7 @@ Create Date: 2026-11-30 23:20:00
   and baseline_<slot>, written by triggers only: scores derived from `answers` by the
   wave's study's measures, baselines copied from the participant (as in 0005). The
   generated score_workability/... columns of 0004 go; their values move to slots 1..3.
+- studies.reliable_change goes: each measure holds its own threshold.
 - Existing studies get the EHD's three 0-10 measures in slots 1..3, so every report
   reads the same numbers as before the upgrade.
 """
@@ -180,7 +181,7 @@ def upgrade() -> None:
         bind.execute(studies.update().where(studies.c.id == study_id).values(
             programme={'en': 'Employment and Health Discussion',
                        'cy': 'Trafodaeth Cyflogaeth ac Iechyd'},
-            languages=['en', 'cy'], arms=[], reliable_change=reliable))
+            languages=['en', 'cy'], arms=[]))
         for key, slot, label in EHD_MEASURES:
             bind.execute(measures.insert().values(
                 study_id=study_id, key=key, position=slot, slot=slot, kind='scale',
@@ -197,6 +198,8 @@ def upgrade() -> None:
     with op.batch_alter_table('studies') as batch:
         for column in ('programme', 'languages', 'arms'):
             batch.alter_column(column, existing_type=sa.JSON, nullable=False)
+        # Each measure now holds its own threshold (copied above): one home for it.
+        batch.drop_column('reliable_change')
 
     # Responses: follow-up scores and baselines move to numbered slots.
     _drop_old_triggers(dialect)
