@@ -27,7 +27,7 @@ COLUMNS = ("participant_id", "wave_id", "due_on", "status", "nonce", "token_hash
 def run(sizes: list[int]) -> list[Figure]:
     from scheduler.jobs import dispatch
     from surveys.db import make_session_factory
-    from surveys.mailer import OutboxMailer
+    from surveys.invitations.mailer import OutboxMailer
     from surveys.settings import Settings
 
     figures = []

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import sessionmaker
 
 from surveys import audit, chores, invitations, privacy, throttle
-from surveys.emails import build_email
-from surveys.mailer import Mailer
+from surveys.invitations.emails import build_email
+from surveys.invitations.mailer import Mailer
 from surveys.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 from scheduler.jobs import dispatch
 from surveys.clock import Clock
-from surveys.mailer import Mailer
+from surveys.invitations.mailer import Mailer
 from surveys.settings import Settings
 
 log = logging.getLogger(__name__)

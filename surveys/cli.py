@@ -406,7 +406,7 @@ def erase_participant_command(ref: str, delete_responses: bool, study_slug: str 
     from types import SimpleNamespace
 
     from scheduler.jobs import message_id
-    from surveys.mailer import OutboxMailer
+    from surveys.invitations.mailer import OutboxMailer
     from surveys.privacy import (
         ParticipantNotFound,
         erase_outbox_copies,

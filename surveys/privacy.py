@@ -150,7 +150,7 @@ class ErasureReport:
 def erase_outbox_copies(outbox, report: ErasureReport, message_id) -> int:
     """Delete the outbox copies (.eml files) of every email to the erased participant.
 
-    `outbox` is a surveys.mailer.OutboxMailer; `message_id(nonce, kind)` gives the
+    `outbox` is a surveys.invitations.mailer.OutboxMailer; `message_id(nonce, kind)` gives the
     Message-ID the dispatcher used, which finds their emails even when the address was
     already erased as spent. Records and returns how many files went.
     """

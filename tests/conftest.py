@@ -24,7 +24,7 @@ from sqlalchemy import text
 from surveys import create_app
 from surveys.clock import FrozenClock
 from surveys.db import make_engine, make_session_factory
-from surveys.mailer import SmtpMailer
+from surveys.invitations.mailer import SmtpMailer
 from surveys.migrate import upgrade
 from surveys.models import Base
 from surveys.settings import Settings

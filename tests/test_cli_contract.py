@@ -122,7 +122,7 @@ def test_commands_before_the_schema_exists_say_what_to_do(cli, tmp_path):
 def test_answering_a_live_demo_link_changes_the_report(cli, database_url, tmp_path):
     """The README's story: links from `surveys links`, answered in a browser, move the report."""
     from surveys import create_app
-    from surveys.mailer import OutboxMailer
+    from surveys.invitations.mailer import OutboxMailer
     from surveys.settings import Settings
     from tests.helpers import WAVE2_ANSWERS
     from tests.test_core_loop import answer_everything

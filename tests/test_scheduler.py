@@ -68,7 +68,7 @@ def test_refused_email_is_retried_with_backoff_then_shown_as_failed(
 
 
 def test_mail_server_down_then_back_delivers_once(session_factory, settings, clock, smtp):
-    from surveys.mailer import SmtpMailer
+    from surveys.invitations.mailer import SmtpMailer
 
     load(session_factory, person("D-1", clock().date(), email="d1@example.org"))
     down = SmtpMailer("127.0.0.1", 9, timeout=2)  # nothing listens on the discard port

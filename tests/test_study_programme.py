@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from scheduler.jobs import dispatch
 from surveys.cohort.importer import import_cohort
-from surveys.emails import build_email
+from surveys.invitations.emails import build_email
 from surveys.models import Participant, Study, Wave
 from surveys.studies import create_study
 from tests.helpers import participants_csv, person, token_from

@@ -20,7 +20,7 @@ from surveys.accounts import create_user
 from surveys.cohort.importer import import_cohort
 from surveys.cohort.referrals import import_referrals
 from surveys.demo import figures, generator, hws
-from surveys.mailer import Mailer
+from surveys.invitations.mailer import Mailer
 from surveys.models import Invitation, Study, Wave
 from surveys.responses.importer import import_responses
 from surveys.settings import Settings

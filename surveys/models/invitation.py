@@ -27,7 +27,7 @@ class DeliveryStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up after the last retry; shown to researchers
     # Not sent, because by sending time the questionnaire was answered, closed, or had no
-    # address to go to; the reason (CANCEL_REASONS in surveys/invitations.py) is last_error.
+    # address to go to; the reason (surveys.invitations.CANCEL_REASONS) is last_error.
     CANCELLED = "cancelled"
 
 

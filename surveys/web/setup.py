@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from surveys.clock import system_clock
 from surveys.db import make_engine, make_session_factory
 from surveys.i18n import LANGUAGES, TRANSLATIONS
-from surveys.mailer import OutboxMailer, SmtpMailer
+from surveys.invitations.mailer import OutboxMailer, SmtpMailer
 from surveys.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
     url, smtp_port, now, go_file = argv
     from scheduler.jobs import dispatch
     from surveys.db import make_engine, make_session_factory
-    from surveys.mailer import SmtpMailer
+    from surveys.invitations.mailer import SmtpMailer
     from surveys.settings import Settings
 
     settings = Settings(

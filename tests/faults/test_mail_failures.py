@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from scheduler.jobs import dispatch
 from surveys.cohort.importer import import_cohort
-from surveys.mailer import SmtpMailer
+from surveys.invitations.mailer import SmtpMailer
 from surveys.models import Invitation
 from surveys.studies import resolve_study
 from tests.conftest import free_port

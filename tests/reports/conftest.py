@@ -13,7 +13,7 @@ from surveys import create_app
 from surveys.clock import FrozenClock
 from surveys.db import make_engine, make_session_factory
 from surveys.demo.load import load_demo
-from surveys.mailer import OutboxMailer
+from surveys.invitations.mailer import OutboxMailer
 from surveys.models import Base, Study
 from surveys.settings import Settings
 

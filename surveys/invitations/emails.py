@@ -19,8 +19,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from surveys.i18n import client_language, programme_name
 from surveys.models import Wave
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
-TEMPLATES = Path(__file__).resolve().parent / "templates" / "emails"
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "emails"
 
 
 @cache
