@@ -236,6 +236,57 @@ CAVEAT_TEMPLATES: dict[str, str | Plural] = {
     "outcome_no_mean_interval": N_(
         "With a single answer there is no interval for the mean: it needs at least two answers."
     ),
+    # Comparison groups (analysis/arms.py: comparison_caveats, study_comparison_caveats).
+    # Arm names are the study's own identifiers and are not translated.
+    "not_randomised": N_(
+        "People were not allocated to {first_arm} and {second_arm} at random, so differences "
+        "between the arms may come from who was in each arm (selection), not from the "
+        "programme."
+    ),
+    "response_rates_differ": N_(
+        "Response rates differed between the arms ({first_rate}% in {first_arm}, "
+        "{second_rate}% in {second_arm}; Fisher's exact test p = {p}), so those who answered "
+        "may not represent their arm equally (attrition by arm) and the comparison may be "
+        "biased."
+    ),
+    "arm_without_answers": N_(
+        "Nobody in {arm} answered this question, so the arms cannot be compared on it."
+    ),
+    "small_arm": ngettext(
+        "Only {n} answer in {arm}: the comparison is indicative only; treat with caution.",
+        "Only {n} answers in {arm}: the comparison is indicative only; treat with caution.",
+        count="n",
+    ),
+    "baseline_differs": N_(
+        "The arms already differed at the start (mean {first_mean} in {first_arm}, "
+        "{second_mean} in {second_arm}; Mann-Whitney p = {p}), so part of any difference "
+        "between them may come from where they started, not from the programme."
+    ),
+    "baseline_differs_binary": N_(
+        "The arms already differed at the start ({first_percent}% at the better answer in "
+        "{first_arm}, {second_percent}% in {second_arm}; Fisher's exact test p = {p}), so "
+        "part of any difference between them may come from where they started, not from the "
+        "programme."
+    ),
+    "risk_ratio_not_estimable": N_(
+        "Nobody in {arm} gave the better answer, so the risk ratio cannot be estimated (its "
+        "upper limit is unbounded); the difference in shares and Fisher's exact test still "
+        "apply."
+    ),
+    "comparison_no_mean_interval": N_(
+        "With a single answer in an arm there is no interval for the difference in means: it "
+        "needs at least two answers in each arm."
+    ),
+    "comparison_no_hodges_lehmann_interval": N_(
+        "With {first_n} answers in {first_arm} and {second_n} in {second_arm} no {level}% "
+        "interval can be given for the Hodges-Lehmann shift: even the most extreme result is "
+        "not rare enough with so few answers."
+    ),
+    "mann_whitney_ties_asymptotic": N_(
+        "Some answers are tied, so the Mann-Whitney p-value comes from the normal "
+        "approximation (with tie and continuity corrections, as SciPy computes it) and is "
+        "approximate, as is the interval for the Hodges-Lehmann shift."
+    ),
 }
 
 
@@ -265,13 +316,14 @@ def paired_caveats(
     linked: int,
     responses: int,
     reminder_given: bool = False,
+    comparison_group: bool = False,
     indicative_below: int = INDICATIVE_BELOW,
     extreme_share: float = EXTREME_SHARE,
 ) -> tuple[Caveat, ...]:
     """Caveats for one measure, worked out from its numbers, most fundamental first.
 
     `responses` counts follow-up responses received, linked or not; `linked` those matched to
-    a participant.
+    a participant. `comparison_group`: the study has arms (no "no comparison group" caveat).
     """
     if not 0 <= linked <= responses:
         raise ValueError("need 0 <= linked <= responses")
@@ -287,7 +339,8 @@ def paired_caveats(
         )
     if result.dropped:
         out.append(Caveat("missing_scores", {"dropped": result.dropped}))
-    out.append(Caveat("no_comparison_group"))
+    if not comparison_group:
+        out.append(Caveat("no_comparison_group"))
     if not reminder_given:
         out.append(Caveat("no_reminder"))
     if n == 0:

@@ -186,6 +186,37 @@ def report_paired(follow_up: str, fmt: str, lang: str, study_slug: str | None):
         click.echo(render_html(report, lang))
 
 
+@report_group.command("comparison")
+@click.option("--study", "study_slug", required=True, metavar="SLUG", help="Study with arms")
+@click.option("--follow-up", "follow_up", default=None,
+              help="Wave code (default: the study's last wave)")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
+              show_default=True)
+@click.option("--lang", type=click.Choice(["en", "cy"]), default="en", show_default=True)
+@friendly_errors
+def report_comparison(study_slug: str, follow_up: str | None, fmt: str, lang: str):
+    """The first arm against the second, measure by measure, on stdout."""
+    from surveys.reports.arms import comparison_report, render_comparison_csv
+    from surveys.reports.paired_change import paired_report
+
+    with _session() as session:
+        study = resolve_study(session, study_slug)
+        if len(study.arms or ()) < 2:
+            raise click.ClickException(
+                f"study {study.slug} has no arms to compare: add `arms:` to its definition "
+                f"and an `arm` column to its cohort file.")
+        follow_up = follow_up or default_follow_up(study)
+        wave_by_code(study, follow_up)
+        report = paired_report(session, study, follow_up, language=lang)
+        audit.record(session, _now(), None, "report_view", actor="cli", study=study.slug,
+                     report="comparison", follow_up=follow_up, format=fmt)
+        session.commit()
+    if fmt == "json":
+        click.echo(json.dumps(comparison_report(report), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(render_comparison_csv(report))
+
+
 @report_group.command("evaluation")
 @click.option("--follow-up", "follow_up", default=None,
               help="Wave code for paired change (default: the study's last wave, e.g. wave2)")
@@ -195,8 +226,9 @@ def report_paired(follow_up: str, fmt: str, lang: str, study_slug: str | None):
               help="Write to this file instead of stdout (xlsx goes to a file or a pipe)")
 @click.option("--publication", is_flag=True,
               help="Apply the study's disclosure rule (for anything shared outside the study)")
-@click.option("--breakdown", type=click.Choice(["site", "channel", "language", "appointments"]),
-              default=None, help="Break every table down by this")
+@click.option("--breakdown",
+              type=click.Choice(["site", "channel", "language", "appointments", "arm"]),
+              default=None, help="Break every table down by this (arm: studies with arms)")
 @click.option("--lang", type=click.Choice(["en", "cy"]), default="en", show_default=True)
 @study_option
 @friendly_errors
@@ -480,25 +512,124 @@ def study_show(slug: str):
 
 @click.command("export-responses")
 @click.option("--wave", required=True, help="Wave code, e.g. wave2")
+@click.option("--format", "fmt", default="csv", show_default=True, metavar="csv|sav|dta",
+              help="csv, SPSS .sav or Stata .dta (labelled)")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout (sav and dta go to a file or a pipe)")
+@click.option("--language", default="en", show_default=True, metavar="en|cy",
+              help="Language of the labels of a .sav or .dta")
 @study_option
 @with_appcontext
 @friendly_errors
-def export_responses_command(wave: str, study_slug: str | None):
-    """A wave's submitted responses, one row each (CSV on stdout, for researchers)."""
+def export_responses_command(wave: str, fmt: str, output: str | None, language: str,
+                             study_slug: str | None):
+    """A wave's submitted responses, one row each (for researchers)."""
     from surveys.responses.export import export_csv
+    from surveys.responses.labelled import responses_table, write
 
+    _check_export_options(fmt, ("csv", "sav", "dta"), language)
     with _session() as session:
         study = resolve_study(session, study_slug)
-        csv_text = export_csv(session, wave_by_code(study, wave))
+        code = wave_by_code(study, wave)
+        if fmt == "csv":  # today's export, unchanged
+            body: bytes = export_csv(session, code).encode("utf-8")
+        else:
+            body = write(responses_table(session, study, code, language=language), fmt)
+        _write_export(body, fmt, output)
         audit.record(session, _now(), None, "export", actor="cli", study=study.slug,
-                     report="responses", wave=wave, format="csv")
+                     report="responses", wave=wave, format=fmt)
         session.commit()
-    sys.stdout.write(csv_text)
+    if output:
+        click.echo(f"Wrote the {fmt} responses of wave '{wave}' of study '{study.slug}' "
+                   f"to {output}.")
+
+
+@click.command("export-pairs")
+@click.option("--follow-up", "follow_up", required=True, help="Wave code, e.g. wave2")
+@click.option("--format", "fmt", default="csv", show_default=True, metavar="csv|sav|dta",
+              help="csv, SPSS .sav or Stata .dta (labelled)")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout (sav and dta go to a file or a pipe)")
+@click.option("--language", default="en", show_default=True, metavar="en|cy",
+              help="Language of the labels of a .sav or .dta")
+@study_option
+@with_appcontext
+@friendly_errors
+def export_pairs_command(follow_up: str, fmt: str, output: str | None, language: str,
+                         study_slug: str | None):
+    """Per linked response of a wave: baseline, follow-up and change of each measure."""
+    from surveys.responses.labelled import ExportError, pairs_table, write
+
+    _check_export_options(fmt, ("csv", "sav", "dta"), language)
+    with _session() as session:
+        study = resolve_study(session, study_slug)
+        try:
+            table = pairs_table(session, study, wave_by_code(study, follow_up),
+                                language=language)
+        except ExportError as exc:
+            raise click.ClickException(str(exc)) from None
+        _write_export(write(table, fmt), fmt, output)
+        audit.record(session, _now(), None, "export", actor="cli", study=study.slug,
+                     report="pairs", follow_up=follow_up, format=fmt, rows=len(table.rows))
+        session.commit()
+    if output:
+        click.echo(f"Wrote the {fmt} pairs of wave '{follow_up}' of study '{study.slug}' "
+                   f"to {output}.")
+
+
+@click.command("codebook")
+@click.option("--format", "fmt", default="html", show_default=True, metavar="html|csv|xlsx")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout (xlsx goes to a file or a pipe)")
+@click.option("--language", default="en", show_default=True, metavar="en|cy",
+              help="Language of the headings and value labels")
+@study_option
+@with_appcontext
+@friendly_errors
+def codebook_command(fmt: str, output: str | None, language: str, study_slug: str | None):
+    """Every variable of a study's exports: name, question text, values, routing..."""
+    from surveys.responses.codebook import codebook_rows, render
+
+    _check_export_options(fmt, ("html", "csv", "xlsx"), language)
+    with _session() as session:
+        study = resolve_study(session, study_slug)
+        body = render(codebook_rows(session, study, language), study, fmt, language)
+        _write_export(body, fmt, output)
+    if output:
+        click.echo(f"Wrote the {fmt} codebook of study '{study.slug}' to {output}.")
+
+
+def _check_export_options(fmt: str, formats: tuple[str, ...], language: str) -> None:
+    if fmt not in formats:
+        raise click.ClickException(f"Unknown format '{fmt}' (use one of: {', '.join(formats)}).")
+    if language not in ("en", "cy"):
+        raise click.ClickException(f"Unknown language '{language}' (use en or cy).")
+
+
+def _write_export(body: bytes, fmt: str, output: str | None) -> None:
+    """To the file (all or nothing: a failed write leaves no half file), else stdout."""
+    if output:
+        path = Path(output)
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            partial.write_bytes(body)
+            partial.replace(path)
+        except OSError as exc:
+            raise click.ClickException(f"Cannot write {output}: {exc.strerror or exc}") from None
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+    elif fmt in ("sav", "dta", "xlsx") and sys.stdout.isatty():
+        raise click.ClickException(f"A .{fmt} file is binary: give --output FILE.")
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
 
 
 COMMANDS = [db_group, import_cohort_command, import_responses_command, report_group, links, demo,
             create_user_command, dispatch_once, scheduler_only, run, erase_participant_command,
             export_responses_command, import_referrals_command, study_group]
+COMMANDS += [export_pairs_command, codebook_command]  # labelled exports and codebook (issue 16)
 
 
 def register(app) -> None:

@@ -19,7 +19,7 @@ from scheduler.jobs import dispatch
 from surveys.accounts import create_user
 from surveys.cohort.importer import import_cohort
 from surveys.cohort.referrals import import_referrals
-from surveys.demo import figures, generator, hws
+from surveys.demo import figures, generator, hws, working_links
 from surveys.invitations.mailer import Mailer
 from surveys.models import Invitation, Study, Wave
 from surveys.responses.importer import import_responses
@@ -120,6 +120,7 @@ def load_demo(session: Session, now: datetime, settings: Settings, mailer: Maile
     _replay(session, live, {"wave1": rows.wave1}, now, settings, mailer)
 
     _load_hws(session, now, settings, mailer)
+    _load_working_links(session, now, settings, mailer)
 
     for email, role in DEMO_ACCOUNTS:
         create_user(session, email, DEMO_PASSWORD, role)
@@ -130,6 +131,9 @@ def load_demo(session: Session, now: datetime, settings: Settings, mailer: Maile
         f"'{LIVE_SLUG}' (6 current clients with questionnaires open today).\n"
         f"Also study '{hws.SLUG}' ({figures.HWS_ENROLLED} enrolled in the Health and Work "
         "Support pilot, 2018 to 2020, closed).\n"
+        f"Also study '{working_links.SLUG}' (Working Links pilot, Devon and Cornwall, 2016 to "
+        f"2017, closed: arms {' and '.join(working_links.ARMS)}, {working_links.ARM_SIZE} "
+        "clients each, an assumed size).\n"
         f"Demo staff accounts ({accounts}) use the password '{DEMO_PASSWORD}'."
     )
 
@@ -151,5 +155,22 @@ def _load_hws(session: Session, now: datetime, settings: Settings, mailer: Maile
                   participants_name="demo hws participants.csv")
     import_responses(session, study, wave_by_code(study, hws.WAVE), _csv(hws.responses_rows()),
                      filename="demo hws responses.csv")
+    session.commit()  # the dispatcher works in its own transactions
+    dispatch(_session_factory(session), now, settings, mailer)
+
+
+def _load_working_links(session: Session, now: datetime, settings: Settings,
+                        mailer: Mailer) -> None:
+    """The Working Links pilot, loaded as the HWS pilot is (study file, cohort with `arm`,
+    the follow-up answers, one dispatcher pass): its survey also ran outside the service."""
+    path = working_links.DEFINITION
+    apply_definition(session, read_definition(path.read_text(encoding="utf-8")), now=now,
+                     actor="demo", base_dir=path.parent)
+    study = session.scalar(select(Study).where(Study.slug == working_links.SLUG))
+    import_cohort(session, study, _csv(working_links.participants_rows()),
+                  participants_name="demo working-links participants.csv")
+    import_responses(session, study, wave_by_code(study, working_links.WAVE),
+                     _csv(working_links.responses_rows()),
+                     filename="demo working-links responses.csv")
     session.commit()  # the dispatcher works in its own transactions
     dispatch(_session_factory(session), now, settings, mailer)

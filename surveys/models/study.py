@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveys.db import Base
@@ -28,6 +28,9 @@ class Study(Base):
     languages: Mapped[list] = mapped_column(JSON, default=lambda: ["en", "cy"])
     # Comparison arms (first against second); empty when the study has none.
     arms: Mapped[list] = mapped_column(JSON, default=list)
+    # Whether participants were allocated to the arms at random (only with arms): a
+    # comparison group chosen otherwise cannot rule out selection.
+    randomised: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Follow-ups falling after this date are not issued (the study window).
     end_date: Mapped[date | None]
     # Counts from 1 up to this number are suppressed in publication exports.

@@ -26,7 +26,8 @@ def cell_text(value: Any, column: dict) -> str:
 def chart_models(report: dict) -> dict:
     from surveys.reports import charts
 
-    return {"diverging": charts.diverging(report), "before_after": charts.before_after(report)}
+    return {"diverging": charts.diverging(report), "before_after": charts.before_after(report),
+            "arms_binary": charts.arms_binary(report), "arms_scale": charts.arms_scale(report)}
 
 
 def render_html(report: dict) -> str:

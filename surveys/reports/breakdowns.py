@@ -1,4 +1,4 @@
-"""Breakdowns: any table split by site, main channel, language or appointments attended.
+"""Breakdowns: any table split by site, main channel, language, appointments attended or arm.
 
 Rule for channel: a client's main channel is the channel of most of their scheduled
 appointments; a tie goes to the channel used most recently among those tied (see
@@ -22,6 +22,7 @@ DIMENSION_LABELS = {
     "channel": N_("Main channel of appointments"),
     "language": N_("Language"),
     "appointments": N_("Appointments attended"),
+    "arm": N_("Arm"),
 }
 CHANNEL_LABELS = {
     "telephone": N_("Telephone"),
@@ -41,6 +42,8 @@ LANGUAGE_LABELS = {"en": N_("English"), "cy": N_("Welsh")}
 class Breakdown:
     key: str
     language: str
+    # The study's arms, in its order (first compared with second): arm groups follow it.
+    arms: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -67,6 +70,9 @@ class Breakdown:
             if self.key == "channel":
                 keys = list(CHANNEL_LABELS)
                 return (keys.index(value) if value in keys else len(keys), str(value))
+            if self.key == "arm":
+                known = list(self.arms)
+                return (known.index(value) if value in known else len(known), str(value))
             return (str(value).lower(),)
 
         ordered = sorted((v for v in present if v is not None), key=order)

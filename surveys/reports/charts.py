@@ -186,3 +186,203 @@ def before_after(report: dict) -> Chart | None:
         ("app-chart__after", t(N_("Follow-up"), language)),
     ]
     return chart
+
+
+# The comparison of arms ----------------------------------------------------------------
+
+ARMS_LABEL_CHARS = 20  # an arm's name wraps at this many characters (label column)
+ARMS_HEADING_CHARS = 68  # a measure's name wraps at this many characters (full width)
+ARMS_LINE = 18
+ARMS_BAR = 22
+ARMS_PLOT_LEFT = 190
+ARMS_PLOT_RIGHT = WIDTH - 24
+ARMS_CSS = ("app-chart__first", "app-chart__second")
+
+
+@dataclass
+class ArmRow:
+    """One arm's bar: its name (wrapped), the value written under it, the bar and whisker."""
+
+    lines: list[str]
+    value: str
+    y: float  # top of the row
+    bar_x: float
+    bar_width: float
+    css: str
+    whisker: tuple[float, float] | None = None
+
+
+@dataclass
+class ArmGroup:
+    lines: list[str]  # the measure's name, wrapped
+    y: float  # baseline of its first line
+    rows: list[ArmRow] = field(default_factory=list)
+
+
+@dataclass
+class ArmsChart:
+    id: str
+    title: str
+    desc: str
+    table_id: str
+    height: float = 0.0
+    width: int = WIDTH
+    groups: list[ArmGroup] = field(default_factory=list)
+    axis: list[tuple[float, str]] = field(default_factory=list)
+    axis_top: float = 0.0
+    axis_bottom: float = 0.0
+    zero: float | None = None  # x of the zero line (mean change)
+    plot_left: float = ARMS_PLOT_LEFT
+    plot_right: float = ARMS_PLOT_RIGHT
+    caption: str = ""
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _layout(chart: ArmsChart, measures: list[tuple[str, list[tuple[str, float, str,
+                                                                     tuple | None]]]],
+            x_of) -> None:
+    """Place each measure's name, then one bar per arm under it; wrap every label so none is
+    clipped, and size the chart to what it holds."""
+    from surveys.reports.arm_tables import wrap
+
+    y = 10.0
+    for label, arms in measures:
+        group = ArmGroup(wrap(label, ARMS_HEADING_CHARS), y + 14)
+        y += len(group.lines) * ARMS_LINE + 6
+        for i, (arm, value, text, whisker) in enumerate(arms):
+            lines = wrap(arm, ARMS_LABEL_CHARS)
+            height = max(ARMS_BAR, (len(lines) + 1) * ARMS_LINE)
+            start, end = sorted((x_of(0.0) if chart.zero is not None else chart.plot_left,
+                                 x_of(value)))
+            group.rows.append(ArmRow(
+                lines, text, y, round(start, 1), round(max(end - start, 1.0), 1),
+                ARMS_CSS[i % 2],
+                (round(x_of(whisker[0]), 1), round(x_of(whisker[1]), 1)) if whisker else None))
+            y += height + 8
+        chart.groups.append(group)
+        y += 10
+    chart.axis_top, chart.axis_bottom = 6.0, y
+    chart.height = round(y + 26, 1)
+
+
+def arms_binary(report: dict) -> ArmsChart | None:
+    """Per yes/no measure, each arm's per cent at the better answer with its interval as a
+    whisker, on one 0-100% axis (from the comparison-binary table, its table alternative)."""
+    table = _find(report, "comparison-binary")
+    arms = (report.get("paired") or {}).get("comparison_arms") or []
+    if table is None or not table["rows"] or len(arms) < 2:
+        return None
+    language = report["language"]
+    chart = ArmsChart(
+        "chart-arms-binary",
+        t(N_("Per cent at the better answer in each arm, with {level} intervals"), language,
+          level=_confidence(report)),
+        "", table["id"],
+        caption=t(N_("Bars show each arm's per cent at the better answer; the lines across "
+                     "them its interval. The same figures are in the table below the chart."),
+                  language))
+    scale = (chart.plot_right - chart.plot_left) / 100
+    measures, sentences = [], []
+    for row in table["rows"]:
+        c = row["cells"]
+        shown, said = [], []
+        for prefix, arm in zip(("first", "second"), arms, strict=False):
+            pct, low, high, n = (c.get(f"{prefix}_percent"), c.get(f"{prefix}_ci_low"),
+                                 c.get(f"{prefix}_ci_high"), c.get(f"{prefix}_n"))
+            if not _number(pct):
+                break
+            whisker = (low, high) if _number(low) and _number(high) else None
+            n = n if n is not None else "–"
+            if whisker:
+                text = t(N_("{percent}% ({low} to {high})"), language, percent=pct,
+                         low=_one(low), high=_one(high))
+                said.append(t(N_("{arm} {percent}% of {n} (interval {low}% to {high}%)"),
+                              language, arm=arm, percent=pct, n=n, low=_one(low),
+                              high=_one(high)))
+            else:
+                text = f"{pct}%"
+                said.append(t(N_("{arm} {percent}% of {n}"), language, arm=arm, percent=pct,
+                              n=n))
+            shown.append((arm, float(pct), text, whisker))
+        if len(shown) == 2:
+            measures.append((row["label"], shown))
+            sentences.append(f"{row['label']}: {'; '.join(said)}.")
+    if not measures:
+        return None
+    _layout(chart, measures, lambda v: chart.plot_left + max(0.0, min(100.0, v)) * scale)
+    chart.axis = [(round(chart.plot_left + v * scale, 1), f"{v}%") for v in (0, 25, 50, 75, 100)]
+    chart.desc = " ".join(sentences)
+    return chart
+
+
+def arms_scale(report: dict) -> ArmsChart | None:
+    """Per scale measure, each arm's mean (of the change, for a measure with a baseline)
+    as a bar from zero (from the comparison-scale table, its table alternative)."""
+    import math
+
+    table = _find(report, "comparison-scale")
+    arms = (report.get("paired") or {}).get("comparison_arms") or []
+    if table is None or not table["rows"] or len(arms) < 2:
+        return None
+    language = report["language"]
+    measures, sentences = [], []
+    for row in table["rows"]:
+        c = row["cells"]
+        means = [c.get(f"{p}_mean") for p in ("first", "second")]
+        if not all(_number(m) for m in means):
+            continue
+        shown = [(arm, float(m), _two(m), None) for arm, m in zip(arms, means, strict=False)]
+        measures.append((row["label"], shown))
+        sentences.append(t(N_("{measure} ({basis}): mean {first_mean} in {first} ({first_n}), "
+                              "{second_mean} in {second} ({second_n})."), language,
+                           measure=row["label"], basis=str(c.get("basis") or "").lower(),
+                           first=arms[0], second=arms[1], first_mean=_two(means[0]),
+                           second_mean=_two(means[1]), first_n=c.get("first_n"),
+                           second_n=c.get("second_n")))
+    if not measures:
+        return None
+    reach = max(abs(v) for _, shown in measures for _, v, _, _ in shown)
+    top = max(1, math.ceil(reach))
+    chart = ArmsChart(
+        "chart-arms-scale",
+        t(N_("Mean in each arm: the change for measures with a baseline, else the answer at "
+             "follow-up"), language),
+        " ".join(sentences), table["id"],
+        caption=t(N_("Bars start at zero; to the right is a higher mean, to the left a lower. "
+                     "The same figures are in the table below the chart."), language))
+    low = -top if any(v < 0 for _, shown in measures for _, v, _, _ in shown) else 0
+    scale = (chart.plot_right - chart.plot_left) / (top - low)
+    chart.zero = round(chart.plot_left + (0 - low) * scale, 1)
+    _layout(chart, measures,
+            lambda v: chart.plot_left + (max(low, min(top, v)) - low) * scale)
+    step = (top - low) / 4
+    chart.axis = [(round(chart.plot_left + i * step * scale, 1), _tick(low + i * step))
+                  for i in range(5)]
+    return chart
+
+
+def _confidence(report: dict) -> str:
+    for c in ((report.get("paired") or {}).get("comparison") or {}).values():
+        level = (c.get("risk_difference") or {}).get("confidence")
+        if _number(level):
+            return f"{100 * level:g}%"
+    return "95%"
+
+
+def _one(value: Any) -> str:
+    from analysis.rounding import half_up
+
+    return f"{half_up(float(value), 1)}" if _number(value) else str(value)
+
+
+def _two(value: Any) -> str:
+    from analysis.rounding import half_up
+
+    return f"{half_up(float(value), 2)}" if _number(value) else str(value)
+
+
+def _tick(value: float) -> str:
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"

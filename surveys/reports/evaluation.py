@@ -26,6 +26,7 @@ from instruments import text
 from surveys.i18n import N_
 from surveys.models import Appointment, Study, Wave
 from surveys.reports import queries
+from surveys.reports.arm_tables import comparison_section, has_arms
 from surveys.reports.breakdowns import (
     ATTENDANCE_LABELS,
     CHANNEL_LABELS,
@@ -617,7 +618,7 @@ def evaluation_report(
     """The report; `evaluator=True` for evaluators' eyes (the evaluator rule, on top of the
     publication rule when both apply); researchers, admins and the CLI see exact figures."""
     follow_wave = wave_by_code(study, follow_up)
-    split = Breakdown(breakdown, language) if breakdown else None
+    split = Breakdown(breakdown, language, tuple(study.arms or ())) if breakdown else None
     dim = queries.dimension(study, breakdown)
     statuses = queries.invitation_statuses(session, study, dim)
     flat_statuses = queries.invitation_statuses(session, study, None)
@@ -656,6 +657,11 @@ def evaluation_report(
     sections.append(_guarded(session, "paired", language, lambda: paired_section(
         session, study, follow_wave, paired, language, split, dim,
         caveats_from=published_paired) if paired is not None else None, paired_title))
+    if paired is not None and has_arms(paired):
+        # The comparison of arms: its own tables, so its own worksheets (issue 13).
+        sections.append(_guarded(session, "comparison", language, lambda: comparison_section(
+            paired, language, caveats_from=published_paired),
+            t(N_("Comparison of arms"), language)))
     sections.append(_guarded(session, "missing", language, lambda: missing_section(
         session, study, follow_wave, language, split, statuses, linkage),
         t(N_("Who is missing"), language)))

@@ -243,8 +243,10 @@ def lower_is_better(result):
 
 
 def _entry(measure: Measure, rows: list[tuple], *, linked: int, responses: int,
-           thresholds: dict, language: str, baseline_counts: dict | None = None) -> dict:
-    """One measure's entry of the report (contracts sections 4 and 6)."""
+           thresholds: dict, language: str, baseline_counts: dict | None = None,
+           comparison_group: bool = False) -> dict:
+    """One measure's entry of the report (contracts sections 4 and 6). `comparison_group`:
+    the study has arms, so the "no comparison group" caveat does not apply."""
     from analysis.binary import (
         outcome_binary_from_counts,
         outcome_scale_from_counts,
@@ -266,13 +268,15 @@ def _entry(measure: Measure, rows: list[tuple], *, linked: int, responses: int,
             different = not (shares["baseline_all_participants"]["n"] == result.n
                              == shares["follow_up_all_respondents"]["n"])
             caveats = binary_caveats(result, linked=linked, responses=responses,
-                                     unpaired_shares_shown=different)
+                                     unpaired_shares_shown=different,
+                                     comparison_group=comparison_group)
         else:
             result = paired_change_from_counts(counts,
                                                reliable_change=thresholds.get(measure.key))
             if not higher_is_better(measure):
                 result = lower_is_better(result)
-            caveats = paired_caveats(result, linked=linked, responses=responses)
+            caveats = paired_caveats(result, linked=linked, responses=responses,
+                                     comparison_group=comparison_group)
     else:
         answers: dict = {}
         for _, f, n in rows:
@@ -281,7 +285,8 @@ def _entry(measure: Measure, rows: list[tuple], *, linked: int, responses: int,
             result = outcome_binary_from_counts(answers, better_value(measure))
         else:
             result = outcome_scale_from_counts(answers, higher_is_better(measure))
-        caveats = outcome_caveats(result, linked=linked, responses=responses)
+        caveats = outcome_caveats(result, linked=linked, responses=responses,
+                                  comparison_group=comparison_group)
     entry = result.to_contract_dict()
     entry.update(shares)
     entry.update(kind=measure.kind, baseline=bool(measure.baseline), better=measure.better,
@@ -314,10 +319,10 @@ def paired_report(session: Session, study: Study, follow_up: str, *, language: s
     entries = {
         m.key: _entry(m, scored[m.key], linked=linked, responses=responses,
                       thresholds=thresholds, language=language,
-                      baseline_counts=everyone.get(m.key))
+                      baseline_counts=everyone.get(m.key), comparison_group=bool(study.arms))
         for m in measures
     }
-    return {
+    report = {
         "follow_up": follow_up,
         "responses": responses,
         "linked": linked,
@@ -331,6 +336,12 @@ def paired_report(session: Session, study: Study, follow_up: str, *, language: s
         "disclosure_threshold": study.disclosure_threshold,
         "measures": entries,
     }
+    if study.arms:  # only then a join to the participants: the no-arms path stays as it was
+        from surveys.reports.arms import arms_sections
+
+        report.update(arms_sections(session, study, wave, scored, thresholds=thresholds,
+                                    language=language))
+    return report
 
 
 CSV_COLUMNS = (

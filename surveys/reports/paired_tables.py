@@ -766,6 +766,10 @@ def publish_paired(paired: dict, threshold: int, rule: str, language: str = "en"
         if m.get("caveat_params") is not None:
             m["caveats"] = _published_caveats(out, m, language)
             m["caveat_params"] = m.pop("caveat_params_published", [])
+    if "arms" in out:  # the same rule within each arm, and on the comparison
+        from surveys.reports.arms import publish_arms
+
+        publish_arms(out, threshold, rule, language)
     out["publication"] = {"threshold": threshold, "rule": rule}
     return out
 
@@ -846,4 +850,8 @@ def evaluator_paired(
         "rule": t(EVALUATOR_RULE, language, threshold=threshold),
         "suppressed_measures": hidden,
     }
+    if "arms" in out:  # the same rule within each arm, and on the comparison
+        from surveys.reports.arms import evaluator_arms
+
+        evaluator_arms(out, threshold, language)
     return out

@@ -40,7 +40,7 @@ from surveys.models import (
 
 SUBMITTED = "submitted"
 ATTENDED = "attended"
-DIMENSIONS = ("site", "channel", "language", "appointments")
+DIMENSIONS = ("site", "channel", "language", "appointments", "arm")
 
 
 # Breakdown dimensions -------------------------------------------------------------------
@@ -102,8 +102,13 @@ def dimension(study: Study, key: str | None) -> Subquery | None:
         return None
     if key not in DIMENSIONS:
         raise ValueError(f"unknown breakdown {key!r}; choose from {', '.join(DIMENSIONS)}")
-    if key in ("site", "language"):
-        column = Participant.site if key == "site" else Participant.language
+    if key == "arm" and not study.arms:
+        from surveys.studies import StudyNotFound
+
+        raise StudyNotFound(f"Study '{study.slug}' has no arms to break down by.")
+    if key in ("site", "language", "arm"):
+        column = {"site": Participant.site, "language": Participant.language,
+                  "arm": Participant.arm}[key]
         return (
             select(Participant.id.label("participant_id"), column.label("value"))
             .where(Participant.study_id == study.id)

@@ -254,13 +254,13 @@ def apply_definition(session: Session, d: StudyDefinition, *, now: datetime,
     created = study is None
     if created:
         study = Study(slug=d.slug, name=d.name, programme=d.programme, languages=d.languages,
-                      arms=d.arms, end_date=d.end_date,
+                      arms=d.arms, randomised=d.randomised, end_date=d.end_date,
                       disclosure_threshold=d.disclosure_threshold)
         session.add(study)
         changes.insert(0, f"created study '{d.slug}' with {len(d.waves)} waves and "
                           f"{len(d.measures)} measures")
     else:
-        for attr in ("name", "programme", "languages", "arms", "end_date",
+        for attr in ("name", "programme", "languages", "arms", "randomised", "end_date",
                      "disclosure_threshold"):
             old, new = getattr(study, attr), getattr(d, attr)
             if old != new:
@@ -364,6 +364,8 @@ def _set_wave(wave: Wave, w: WaveDefinition, r: _Resolved) -> list[str]:
 def _show(value: object) -> str:
     if value is None:
         return "none"
+    if isinstance(value, bool):  # as written in a definition: randomised: true
+        return "true" if value else "false"
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     if isinstance(value, list):

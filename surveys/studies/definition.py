@@ -27,7 +27,7 @@ MAX_WAVES = 12
 MAX_REMINDERS = 3
 
 STUDY_KEYS = ("slug", "name", "programme", "languages", "end_date", "disclosure_threshold",
-              "arms", "measures", "waves")
+              "arms", "randomised", "measures", "waves")
 MEASURE_KEYS = ("id", "kind", "better", "baseline", "min", "max", "reliable_change", "label")
 WAVE_KEYS = ("code", "instrument", "offset_days", "reminder_days", "close_days")
 
@@ -70,6 +70,8 @@ class StudyDefinition:
     end_date: date | None = None
     disclosure_threshold: int = 7
     arms: list[str] = field(default_factory=list)
+    # Participants were allocated to the arms at random (only with arms).
+    randomised: bool = False
     measures: list[MeasureDefinition] = field(default_factory=list)
     waves: list[WaveDefinition] = field(default_factory=list)
 
@@ -177,6 +179,12 @@ def check_definition(document: dict) -> StudyDefinition:
         arms = []
     elif len(arms) == 1 or len(set(arms)) != len(arms):
         c.add("arms", "needs two or more different arms (the first is compared with the second)")
+    randomised = document.get("randomised", False)
+    if not isinstance(randomised, bool):
+        c.add("randomised", f"must be true or false (got {randomised!r})")
+        randomised = False
+    elif randomised and not arms:
+        c.add("randomised", "applies only to a study with arms: list them under arms")
     measures = [_measure(c, node, i, languages) for i, node in
                 enumerate(_list(c, document.get("measures", []), "measures"))]
     if len(measures) > MAX_MEASURES:
@@ -193,7 +201,7 @@ def check_definition(document: dict) -> StudyDefinition:
     return StudyDefinition(
         slug=slug, name=name.strip(), programme=programme, languages=list(languages),
         end_date=end_date, disclosure_threshold=threshold, arms=list(arms),
-        measures=measures, waves=waves,
+        randomised=randomised, measures=measures, waves=waves,
     )
 
 
@@ -309,6 +317,7 @@ def definition_of(study: Study) -> StudyDefinition:
         slug=study.slug, name=study.name, programme=dict(study.programme or {}),
         languages=list(study.languages or LANGUAGES), end_date=study.end_date,
         disclosure_threshold=study.disclosure_threshold, arms=list(study.arms or []),
+        randomised=bool(study.randomised),
         measures=[
             MeasureDefinition(m.key, m.kind, m.better, m.baseline,
                               m.min_value if m.kind == "scale" else None,
@@ -329,8 +338,9 @@ def write_definition(study: Study) -> str:
     if d.end_date:
         document["end_date"] = d.end_date
     document["disclosure_threshold"] = d.disclosure_threshold
-    if d.arms:
+    if d.arms:  # randomised means something only with arms (check_definition refuses it)
         document["arms"] = d.arms
+        document["randomised"] = d.randomised
     measures = []
     for m in d.measures:
         item: dict = {"id": m.id, "kind": m.kind, "better": m.better, "baseline": m.baseline}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -53,6 +53,8 @@ def _options(study: Study) -> dict:
     publication = request.args.get("publication", "").lower() in TRUE
     breakdown = request.args.get("breakdown") or None
     if breakdown is not None and breakdown not in DIMENSIONS:
+        abort(400)
+    if breakdown == "arm" and not study.arms:
         abort(400)
     follow_up = request.args.get("follow_up") or default_follow_up(study)
     return {"follow_up": follow_up, "publication": publication,
@@ -112,7 +114,8 @@ def evaluation(slug: str):
         "pages/reports/evaluation.html", study=study, report=report, params=_params(options),
         charts=chart_models(report), cell_text=cell_text,
         breakdowns=[(k, str(v)) for k, v in BREAKDOWN_NAMES.items()
-                    if k not in APPOINTMENT_BREAKDOWNS or has_appointments(db(), study)],
+                    if (k not in APPOINTMENT_BREAKDOWNS or has_appointments(db(), study))
+                    and (k != "arm" or study.arms)],
     )
 
 
@@ -176,8 +179,19 @@ def _paired(slug: str, fmt: str) -> tuple[Study, dict]:
 @bp.route("/reports/<slug>/paired")
 @roles_required(*READERS)
 def paired(slug: str):
+    from surveys.reports.arm_tables import page_model
+
     study, report = _paired(slug, "html")
-    return render_template("pages/reports/paired.html", study=study, report=report)
+    # The comparison of arms and the report within each arm; None for a study without arms.
+    arms = page_model(report, str(get_locale()))
+    csv_params = {"follow_up": report["follow_up"]}
+    if report.get("publication"):
+        csv_params["publication"] = 1
+    return render_template(
+        "pages/reports/paired.html", study=study, report=report, arms=arms,
+        cell_text=cell_text,
+        comparison_csv_url=url_for("reports.comparison_csv", slug=study.slug, **csv_params)
+        if arms else None)
 
 
 @bp.route("/reports/<slug>/paired.csv")
@@ -194,6 +208,23 @@ def paired_csv(slug: str):
 def paired_json(slug: str):
     _, report = _paired(slug, "json")
     return jsonify(report)
+
+
+@bp.route("/reports/<slug>/comparison.csv")
+@roles_required(*READERS)
+def comparison_csv(slug: str):
+    """The first arm against the second, one row per measure (studies with arms), with the
+    publication and evaluator rules of the paired report."""
+    from surveys.reports.arms import render_comparison_csv
+
+    if not _study(slug).arms:
+        abort(404)
+    _, report = _paired(slug, "csv")
+    suffix = "-publication" if report.get("publication") else ""
+    # Its own key in the download cache: paired.csv shares the report's key.
+    return download(rendered("comparison-csv", lambda: render_comparison_csv(report)),
+                    "text/csv",
+                    f"comparison-{slug}-{report['follow_up']}{suffix}.csv")
 
 
 @bp.route("/reports/<slug>/pairs.csv")

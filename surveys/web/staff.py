@@ -15,7 +15,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -116,18 +116,44 @@ def cohort(slug: str):
                     created=result.created, updated=result.updated,
                     appointments=result.appointments, scheduled=result.invitations_scheduled))
             return redirect(url_for("staff.cohort", slug=slug))
-    participants = db().scalars(
-        select(Participant).where(Participant.study_id == study.id).order_by(Participant.ref)
-        .limit(500)
-    ).all()
+    arm, arm_counts, arm_problem = _arm_filter(study)
+    listed = select(Participant).where(Participant.study_id == study.id)
+    if arm is not None:
+        listed = listed.where(Participant.arm == arm)
+    participants = db().scalars(listed.order_by(Participant.ref).limit(500)).all()
+    total = (arm_counts.get(arm, 0) if arm is not None
+             else cohort_status.participant_count(db(), study))
     return render_template(
         "pages/staff/cohort.html", study=study, form=form, problems=problems,
-        participants=participants, total=cohort_status.participant_count(db(), study),
+        participants=participants, total=total,
+        arm=arm, arm_counts=arm_counts, arm_problem=arm_problem,
         measure_value=measures.format_value,
         measure_label=lambda m: measures.label(m, get_locale().language),
         status_labels={"completed": _("Completed"), "dropped_out": _("Dropped out"),
                        "in_progress": _("In progress")},
-    ), (400 if problems or form.errors else 200)
+    ), (400 if problems or form.errors or arm_problem else 200)
+
+
+def _arm_filter(study: Study) -> tuple[str | None, dict[str | None, int], str | None]:
+    """(arm to list, participants per arm, message about a bad ?arm=) for the cohort page.
+
+    Counts come from the database grouped by arm, so they cover everyone, not only the
+    first 500 listed; participants loaded before the study had arms count under None.
+    """
+    wanted = request.args.get("arm") or None
+    if not study.arms:
+        problem = (_("This study has no arms, so there is nothing to filter by.")
+                   if wanted is not None else None)
+        return None, {}, problem
+    counts = {a: 0 for a in study.arms}
+    for value, n in db().execute(
+            select(Participant.arm, func.count()).where(Participant.study_id == study.id)
+            .group_by(Participant.arm)):
+        counts[value] = int(n)
+    if wanted is not None and wanted not in study.arms:
+        return None, counts, _("There is no arm called '%(arm)s' in this study. Its arms "
+                               "are: %(arms)s.", arm=wanted, arms=", ".join(study.arms))
+    return wanted, counts, None
 
 
 class ResponsesForm(FlaskForm):
@@ -185,6 +211,68 @@ def responses_csv(slug: str):
     db().commit()
     # A byte order mark, so that spreadsheet programs read Welsh letters (ŵ, ŷ) as UTF-8.
     return download("\ufeff" + body, "text/csv", f"responses-{study.slug}-{wave.code}.csv")
+
+
+LABELLED_TYPES = {"sav": "application/x-spss-sav", "dta": "application/x-stata-dta",
+                  "csv": "text/csv"}
+
+
+def _labels_language(study: Study) -> str:
+    wanted = request.args.get("language", "en")
+    return wanted if wanted in ("en", "cy") else "en"
+
+
+@bp.route("/studies/<slug>/responses.<any(sav, dta):fmt>")
+@roles_required(*RESEARCH)
+def responses_labelled(slug: str, fmt: str):
+    """A wave's responses as a labelled SPSS or Stata file: row-level, researchers only."""
+    from surveys.responses.labelled import responses_table, write
+
+    study = _study(slug)
+    code = request.args.get("wave", "")
+    wave = wave_or_404(study, code)
+    body = write(responses_table(db(), study, wave, language=_labels_language(study)), fmt)
+    audit.record(db(), now(), current_user(), "export", study=study.slug, report="responses",
+                 wave=code, format=fmt)
+    db().commit()
+    return download(body, LABELLED_TYPES[fmt], f"responses-{study.slug}-{wave.code}.{fmt}")
+
+
+@bp.route("/studies/<slug>/pairs.<any(sav, dta, csv):fmt>")
+@roles_required(*RESEARCH)
+def pairs_labelled(slug: str, fmt: str):
+    """Baseline, follow-up and change per measure of a wave's linked responses."""
+    from surveys.responses.labelled import ExportError, pairs_table, write
+
+    study = _study(slug)
+    code = request.args.get("follow_up", "")
+    wave = wave_or_404(study, code)
+    try:
+        table = pairs_table(db(), study, wave, language=_labels_language(study))
+    except ExportError:
+        abort(404)
+    body = write(table, fmt)
+    audit.record(db(), now(), current_user(), "export", study=study.slug, report="pairs",
+                 follow_up=code, format=fmt, rows=len(table.rows))
+    db().commit()
+    return download(body, LABELLED_TYPES[fmt], f"pairs-{study.slug}-{wave.code}.{fmt}")
+
+
+@bp.route("/studies/<slug>/codebook.<any(html, csv, xlsx):fmt>")
+@roles_required(*RESEARCH)
+def codebook(slug: str, fmt: str):
+    """Every variable of the study's exports."""
+    from surveys.responses.codebook import codebook_rows, render
+
+    study = _study(slug)
+    language = str(get_locale() or "en").split("_")[0]
+    language = language if language in ("en", "cy") else "en"
+    body = render(codebook_rows(db(), study, language), study, fmt, language)
+    types = {"html": "text/html", "csv": "text/csv",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    if fmt == "html":
+        return body, 200, {"Content-Type": "text/html; charset=utf-8"}
+    return download(body, types[fmt], f"codebook-{study.slug}.{fmt}")
 
 
 def few_digits(form, field) -> None:

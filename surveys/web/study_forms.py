@@ -15,6 +15,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovDateInput,
     GovFileInput,
+    GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextInput,
@@ -25,6 +26,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -50,6 +52,10 @@ class LenientSelect(_Lenient, SelectField):
 
 
 class LenientCheckboxes(_Lenient, SelectMultipleField):
+    pass
+
+
+class LenientRadios(_Lenient, RadioField):
     pass
 
 
@@ -146,6 +152,12 @@ class StudyForm(FlaskForm):
     arms = StringField(_l("Arms (optional)"), widget=GovTextInput(),
                        description=_l("Separated by commas, the first compared with the "
                                       "second; for example: integrated, comparison."))
+    randomised = LenientRadios(_l("Were participants allocated to the arms at random?"),
+                               widget=GovRadioInput(), default="no",
+                               description=_l("Only for a study with arms: yes when chance "
+                                              "alone decided each participant's arm."),
+                               choices=[SelectChoice("yes", _l("Yes: randomised")),
+                                        SelectChoice("no", _l("No"))])
     measures = FieldList(FormField(MeasureRow), max_entries=MAX_MEASURES + 4)
     waves = FieldList(FormField(WaveRow), max_entries=MAX_WAVES + 4)
     submit = SubmitField(_l("Save study"), widget=GovSubmitInput())
@@ -163,6 +175,7 @@ def form_data(d: StudyDefinition) -> dict:
         "programme_en": d.programme.get("en", ""), "programme_cy": d.programme.get("cy", ""),
         "languages": list(d.languages), "end_date": d.end_date,
         "disclosure_threshold": str(d.disclosure_threshold), "arms": ", ".join(d.arms),
+        "randomised": "yes" if d.randomised else "no",
         "measures": [{
             "id": m.id, "kind": m.kind, "better": m.better,
             "baseline": "yes" if m.baseline else "no",
@@ -249,6 +262,7 @@ def definition_document(form: StudyForm, slug: str) -> tuple[dict, dict, list[st
             doc["end_date"] = end
     r.number(form.disclosure_threshold, "disclosure_threshold", doc, "disclosure_threshold")
     doc["arms"] = _split(r.text(form.arms, "arms"))
+    doc["randomised"] = form.randomised.data == "yes"
     doc["measures"] = []
     for i, entry in enumerate(form.measures, start=1):
         row: MeasureRow = entry.form

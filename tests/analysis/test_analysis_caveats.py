@@ -5,6 +5,7 @@ import string
 import pytest
 
 from analysis import CAVEAT_TEMPLATES, Caveat, english, paired_caveats, paired_change
+from analysis.arms import COMPARISON_CAVEAT_CODES
 from analysis.caveats import Plural
 
 BASE_28 = [5] * 28
@@ -128,6 +129,7 @@ def test_every_emitted_caveat_fills_its_template():
             assert "{" not in english(caveat)
             seen.add(caveat.code)
     # Every paired code is reachable; attrition codes are tested with the attrition check,
-    # yes/no and follow-up-only codes in test_binary.py.
+    # yes/no and follow-up-only codes in test_binary.py, comparison codes in test_arms.py.
     others = ("attrition_", "binary_", "outcome_")
-    assert seen == {code for code in CAVEAT_TEMPLATES if not code.startswith(others)}
+    assert seen == {code for code in CAVEAT_TEMPLATES
+                    if not code.startswith(others) and code not in COMPARISON_CAVEAT_CODES}

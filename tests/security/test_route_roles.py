@@ -14,6 +14,7 @@ import zipfile
 from flask import url_for
 
 from instruments import load_instrument
+from surveys.studies import create_study
 from tests.helpers import csrf_token
 from tests.security.conftest import act_as
 
@@ -47,6 +48,7 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("reports.paired", "GET"): STAFF,
     ("reports.paired_csv", "GET"): STAFF,
     ("reports.paired_json", "GET"): STAFF,
+    ("reports.comparison_csv", "GET"): STAFF,  # the arms compared (aggregates only)
     ("reports.evaluation", "GET"): STAFF,
     ("reports.evaluation_csv", "GET"): STAFF,
     ("reports.evaluation_xlsx", "GET"): STAFF,
@@ -58,6 +60,9 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("staff.responses", "GET"): RESEARCH,
     ("staff.responses", "POST"): RESEARCH,
     ("staff.responses_csv", "GET"): RESEARCH,  # row-level answers, with references
+    ("staff.responses_labelled", "GET"): RESEARCH,  # the same rows as .sav / .dta
+    ("staff.pairs_labelled", "GET"): RESEARCH,  # row-level pairs, with references
+    ("staff.codebook", "GET"): RESEARCH,
     ("staff.schedule", "GET"): RESEARCH,
     ("staff.update_wave", "GET"): RESEARCH,  # back to the schedule (language toggle)
     ("staff.update_wave", "POST"): RESEARCH,
@@ -79,7 +84,13 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("admin.audit_log", "GET"): ADMIN_ONLY,
 }
 # Query strings some routes need to show something (else they answer 404).
-QUERY = {"staff.responses_csv": {"wave": "wave2"}}
+QUERY = {"staff.responses_csv": {"wave": "wave2"},
+         "staff.responses_labelled": {"wave": "wave2", "fmt": "sav"},
+         "staff.pairs_labelled": {"follow_up": "wave2", "fmt": "dta"},
+         "staff.codebook": {"fmt": "xlsx"}}
+# Routes shown on a study with arms (the default study has none: they answer 404 there).
+ARMED = "armed"
+ARMED_VALUES = {"reports.comparison_csv": {"slug": ARMED}}
 ASSETS = {
     "static": {"filename": "app.css"},
     "govuk_static": {"filename": "govuk-frontend.min.css"},
@@ -110,9 +121,11 @@ def url_values(world) -> dict:
 
 def route_url(app, endpoint: str, values: dict) -> str:
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    query = QUERY.get(endpoint, {})  # path arguments (a file format) or the query string
+    given = {**values, **query}
     with app.test_request_context():
-        return url_for(endpoint, **{name: values[name] for name in rule.arguments},
-                       **QUERY.get(endpoint, {}))
+        return url_for(endpoint, **{name: given[name] for name in rule.arguments},
+                       **{k: v for k, v in query.items() if k not in rule.arguments})
 
 
 def readable(response) -> str:
@@ -143,9 +156,12 @@ def test_every_route_has_a_rule_and_every_role_gets_exactly_that(app, world):
     assert routes - set(RULES) == set(), "routes without a rule: add them to RULES"
     assert set(RULES) - routes == set(), "rules for routes that no longer exist"
     values = url_values(world)
+    with app.extensions["surveys.session_factory"]() as s:  # the comparison needs arms
+        create_study(s, ARMED, "Two arms", arms=["integrated", "comparison"])
+        s.commit()
     seen: dict[tuple[str, str, str], str] = {}
     for endpoint, method in sorted(RULES):
-        url = route_url(app, endpoint, values)
+        url = route_url(app, endpoint, {**values, **ARMED_VALUES.get(endpoint, {})})
         for role in EVERYONE:
             client = app.test_client()
             # Holding a client's link is what opens the questionnaire pages.
