@@ -362,3 +362,51 @@ def test_arm_is_offered_only_to_a_study_with_arms(app, session_factory, clock, r
     done = runner.invoke(args=["report", "evaluation", "--study", "plain", "--breakdown", "arm"])
     assert done.exit_code == 1
     assert done.stderr.strip() == "Error: Study 'plain' has no arms to break down by."
+
+
+# Notes: what a reader of the study's reports should know (the demo's assumptions) ----------
+
+NOTES = ("notes: |-\n  Comparison group size ASSUMED: 330 in each arm.\n"
+         "  Shares: integrated arm only.\n")
+
+
+def test_notes_round_trip_and_show_on_the_study_and_report_pages(
+        app, cli, tmp_path, session_factory):
+    applied = apply(cli, tmp_path, STUDY.replace("measures:\n", NOTES + "measures:\n"))
+    shown = cli("study", "show", "arms-pilot").stdout
+    assert NOTES in shown
+    assert apply(cli, tmp_path, shown).stdout.splitlines()[1:] == ["- no changes"]
+    assert applied.returncode == 0
+    changed = apply(cli, tmp_path, shown.replace("330 in each", "300 in each"))
+    assert "notes: changed" in changed.stdout
+
+    client = researcher_client(app, session_factory)
+    study_page = client.get("/staff/studies/arms-pilot").get_data(as_text=True)
+    assert "Comparison group size ASSUMED: 300 in each arm." in study_page
+    report = client.get("/api/studies/arms-pilot/reports/paired").get_json()
+    assert report["study_notes"].splitlines() == [
+        "Comparison group size ASSUMED: 300 in each arm.", "Shares: integrated arm only."]
+    page = client.get("/reports/arms-pilot/paired").get_data(as_text=True)
+    assert "The study's notes" in page and "Shares: integrated arm only." in page
+
+    # The form keeps them; cleared there, they are removed.
+    html = client.get("/staff/studies/arms-pilot/edit").get_data(as_text=True)
+    assert "Shares: integrated arm only.</textarea>" in html
+    saved = client.post("/staff/studies/arms-pilot/edit", data=form(
+        csrf_token(html), study={**WEB_STUDY, "notes": ""}, measures=WEB_MEASURES,
+        waves=WEB_WAVES), content_type="multipart/form-data", follow_redirects=True)
+    assert "notes: removed" in saved.get_data(as_text=True)
+    with session_factory() as s:
+        assert s.scalar(select(Study.notes)) is None
+
+
+def test_notes_that_are_not_text_or_too_long_are_refused_in_one_line(
+        cli, tmp_path, session_factory):
+    for bad in ("notes: [a, b]\n", "notes: " + "x" * 4001 + "\n"):
+        done = apply(cli, tmp_path, STUDY.replace("measures:\n", bad + "measures:\n"),
+                     check=False)
+        assert done.returncode == 1
+        assert "notes: must be text of at most 4000 characters" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Study)) == 0

@@ -31,6 +31,8 @@ class Study(Base):
     # Whether participants were allocated to the arms at random (only with arms): a
     # comparison group chosen otherwise cannot rule out selection.
     randomised: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Free text for researchers and evaluators (never clients): set-up, assumptions.
+    notes: Mapped[str | None] = mapped_column(Text)
     # Follow-ups falling after this date are not issued (the study window).
     end_date: Mapped[date | None]
     # Counts from 1 up to this number are suppressed in publication exports.

@@ -334,6 +334,7 @@ def paired_report(session: Session, study: Study, follow_up: str, *, language: s
                             else "cohort_file"),
         "reliable_change_thresholds": thresholds,
         "disclosure_threshold": study.disclosure_threshold,
+        "study_notes": study.notes or None,
         "measures": entries,
     }
     if study.arms:  # only then a join to the participants: the no-arms path stays as it was

@@ -254,16 +254,21 @@ def apply_definition(session: Session, d: StudyDefinition, *, now: datetime,
     created = study is None
     if created:
         study = Study(slug=d.slug, name=d.name, programme=d.programme, languages=d.languages,
-                      arms=d.arms, randomised=d.randomised, end_date=d.end_date,
+                      arms=d.arms, randomised=d.randomised, notes=d.notes,
+                      end_date=d.end_date,
                       disclosure_threshold=d.disclosure_threshold)
         session.add(study)
         changes.insert(0, f"created study '{d.slug}' with {len(d.waves)} waves and "
                           f"{len(d.measures)} measures")
     else:
-        for attr in ("name", "programme", "languages", "arms", "randomised", "end_date",
-                     "disclosure_threshold"):
+        for attr in ("name", "programme", "languages", "arms", "randomised", "notes",
+                     "end_date", "disclosure_threshold"):
             old, new = getattr(study, attr), getattr(d, attr)
-            if old != new:
+            if old != new and attr == "notes":  # free text: say that it changed, not how
+                changes.append("notes: changed" if old and new else
+                               "notes: added" if new else "notes: removed")
+                study.notes = new
+            elif old != new:
                 changes.append(f"{attr}: {_show(old)} -> {_show(new)}")
                 setattr(study, attr, new)
 

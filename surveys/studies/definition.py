@@ -27,7 +27,8 @@ MAX_WAVES = 12
 MAX_REMINDERS = 3
 
 STUDY_KEYS = ("slug", "name", "programme", "languages", "end_date", "disclosure_threshold",
-              "arms", "randomised", "measures", "waves")
+              "arms", "randomised", "notes", "measures", "waves")
+MAX_NOTES = 4000
 MEASURE_KEYS = ("id", "kind", "better", "baseline", "min", "max", "reliable_change", "label")
 WAVE_KEYS = ("code", "instrument", "offset_days", "reminder_days", "close_days")
 
@@ -72,6 +73,9 @@ class StudyDefinition:
     arms: list[str] = field(default_factory=list)
     # Participants were allocated to the arms at random (only with arms).
     randomised: bool = False
+    # For the study's researchers and evaluators (never clients): how it was set up, the
+    # assumptions behind it, what a reader of its reports should know.
+    notes: str | None = None
     measures: list[MeasureDefinition] = field(default_factory=list)
     waves: list[WaveDefinition] = field(default_factory=list)
 
@@ -185,6 +189,11 @@ def check_definition(document: dict) -> StudyDefinition:
         randomised = False
     elif randomised and not arms:
         c.add("randomised", "applies only to a study with arms: list them under arms")
+    notes = document.get("notes")
+    if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
+        c.add("notes", f"must be text of at most {MAX_NOTES} characters")
+        notes = None
+    notes = notes.strip() or None if isinstance(notes, str) else None
     measures = [_measure(c, node, i, languages) for i, node in
                 enumerate(_list(c, document.get("measures", []), "measures"))]
     if len(measures) > MAX_MEASURES:
@@ -201,7 +210,7 @@ def check_definition(document: dict) -> StudyDefinition:
     return StudyDefinition(
         slug=slug, name=name.strip(), programme=programme, languages=list(languages),
         end_date=end_date, disclosure_threshold=threshold, arms=list(arms),
-        randomised=randomised, measures=measures, waves=waves,
+        randomised=randomised, notes=notes, measures=measures, waves=waves,
     )
 
 
@@ -317,7 +326,7 @@ def definition_of(study: Study) -> StudyDefinition:
         slug=study.slug, name=study.name, programme=dict(study.programme or {}),
         languages=list(study.languages or LANGUAGES), end_date=study.end_date,
         disclosure_threshold=study.disclosure_threshold, arms=list(study.arms or []),
-        randomised=bool(study.randomised),
+        randomised=bool(study.randomised), notes=study.notes or None,
         measures=[
             MeasureDefinition(m.key, m.kind, m.better, m.baseline,
                               m.min_value if m.kind == "scale" else None,
@@ -341,6 +350,8 @@ def write_definition(study: Study) -> str:
     if d.arms:  # randomised means something only with arms (check_definition refuses it)
         document["arms"] = d.arms
         document["randomised"] = d.randomised
+    if d.notes:
+        document["notes"] = d.notes
     measures = []
     for m in d.measures:
         item: dict = {"id": m.id, "kind": m.kind, "better": m.better, "baseline": m.baseline}
@@ -370,3 +381,12 @@ def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
 
 
 _Dumper.add_representer(list, _represent_list)
+
+
+def _represent_text(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    """Text over several lines (notes) as a literal block, as people write it."""
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)

@@ -18,6 +18,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
+    GovTextArea,
     GovTextInput,
 )
 from wtforms import (
@@ -31,6 +32,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 
@@ -158,6 +160,10 @@ class StudyForm(FlaskForm):
                                               "alone decided each participant's arm."),
                                choices=[SelectChoice("yes", _l("Yes: randomised")),
                                         SelectChoice("no", _l("No"))])
+    notes = TextAreaField(_l("Notes (optional)"), widget=GovTextArea(),
+                          description=_l("For researchers and evaluators, never shown to "
+                                         "clients: how the study was set up, its assumptions, "
+                                         "anything a reader of its reports should know."))
     measures = FieldList(FormField(MeasureRow), max_entries=MAX_MEASURES + 4)
     waves = FieldList(FormField(WaveRow), max_entries=MAX_WAVES + 4)
     submit = SubmitField(_l("Save study"), widget=GovSubmitInput())
@@ -175,7 +181,7 @@ def form_data(d: StudyDefinition) -> dict:
         "programme_en": d.programme.get("en", ""), "programme_cy": d.programme.get("cy", ""),
         "languages": list(d.languages), "end_date": d.end_date,
         "disclosure_threshold": str(d.disclosure_threshold), "arms": ", ".join(d.arms),
-        "randomised": "yes" if d.randomised else "no",
+        "randomised": "yes" if d.randomised else "no", "notes": d.notes or "",
         "measures": [{
             "id": m.id, "kind": m.kind, "better": m.better,
             "baseline": "yes" if m.baseline else "no",
@@ -263,6 +269,11 @@ def definition_document(form: StudyForm, slug: str) -> tuple[dict, dict, list[st
     r.number(form.disclosure_threshold, "disclosure_threshold", doc, "disclosure_threshold")
     doc["arms"] = _split(r.text(form.arms, "arms"))
     doc["randomised"] = form.randomised.data == "yes"
+    notes = (form.notes.data or "").replace("\r\n", "\n").strip()
+    if any((ord(c) < 32 and c not in "\n\t") or c == "\x7f" for c in notes):
+        r.problems.append("notes: must not contain control characters")
+    elif notes:
+        doc["notes"] = notes
     doc["measures"] = []
     for i, entry in enumerate(form.measures, start=1):
         row: MeasureRow = entry.form
