@@ -161,18 +161,21 @@ report_group = AppGroup("report", help="Reports for evaluators.")
 
 
 @report_group.command("paired")
-@click.option("--follow-up", "follow_up", required=True, help="Wave code, e.g. wave2")
+@click.option("--follow-up", "follow_up", default=None,
+              help="Wave code, e.g. wave2 (default: the study's last wave)")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "html"]), default="json",
               show_default=True)
 @click.option("--lang", type=click.Choice(["en", "cy"]), default="en", show_default=True)
 @study_option
 @friendly_errors
-def report_paired(follow_up: str, fmt: str, lang: str, study_slug: str | None):
+def report_paired(follow_up: str | None, fmt: str, lang: str, study_slug: str | None):
     """The paired-change report on stdout."""
     from surveys.reports.paired_change import paired_report, render_csv, render_html
+    from surveys.studies import default_follow_up
 
     with _session() as session:
         study = resolve_study(session, study_slug)
+        follow_up = follow_up or default_follow_up(study)
         wave_by_code(study, follow_up)
         report = paired_report(session, study, follow_up, language=lang)
         audit.record(session, _now(), None, "report_view", actor="cli", study=study.slug,

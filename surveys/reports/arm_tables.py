@@ -20,12 +20,14 @@ value already hidden in the JSON report ("[c]") is shown as it is.
 from __future__ import annotations
 
 import textwrap
+from fractions import Fraction
 from typing import Any
 
 from analysis.disclosure import SUPPRESSED
 from surveys.i18n import N_
 from surveys.reports.build import t
 from surveys.reports.table import (
+    NOT_AVAILABLE,
     NUMBER,
     PERCENT,
     TEXT,
@@ -529,6 +531,248 @@ def arm_reports(report: dict) -> list[tuple[str, dict]]:
     return out
 
 
+# The page's own rendering -------------------------------------------------------------
+# The tables above are the spreadsheet's: one number a cell, every method in a column. The
+# page shows the same figures compactly, as the per-measure tables do ("23.9 (19.7 to
+# 28.8)"): an estimate and its interval in one cell, per cents to one decimal (half-up),
+# the methods named once in the notes, and the wide summaries split in two.
+
+FIGURES = "figures"  # a page column of pre-formatted figures (right-aligned, shown as is)
+
+
+def _fmt(value: Any, decimals: int) -> str:
+    """One figure rounded once, half-up, as the tables' formatter does; "[c]" as it is."""
+    from analysis.rounding import half_up
+
+    if isinstance(value, str):
+        return value
+    rounded = half_up(value, decimals) if _number(value) else None
+    return NOT_AVAILABLE if rounded is None else f"{rounded:,.{decimals}f}"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float | Fraction) and not isinstance(value, bool)
+
+
+def _share(count: Any, base: Any) -> Any:
+    """A per cent of a count, exactly (rounded only when shown); "[c]" when either is."""
+    if SUPPRESSED in (count, base):
+        return SUPPRESSED
+    if _count(count) is None or not _count(base):
+        return None
+    return Fraction(100 * count, base)
+
+
+def _estimate(value: Any, low: Any, high: Any, decimals: int) -> str | None:
+    """ "23.9 (19.7 to 28.8)"; the estimate alone without its interval; None when none."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if low is None and high is None:
+        return _fmt(value, decimals)
+    return f"{_fmt(value, decimals)} ({_fmt(low, decimals)} to {_fmt(high, decimals)})"
+
+
+def _figures(key: str, label: str) -> Column:
+    return Column(key, label, FIGURES)
+
+
+def _methods_note(table: Table, label: str, by_key: dict[str, str], report: dict,
+                  language: str) -> None:
+    """Name a method once when every measure used the same, else per measure."""
+    named = {k: m for k, m in by_key.items() if m}
+    if not named:
+        return
+    if len(set(named.values())) == 1:
+        table.notes.append(f"{t(label, language)}: {next(iter(named.values()))}.")
+    else:
+        each = "; ".join(f"{_name(k, report)}: {m}" for k, m in named.items())
+        table.notes.append(f"{t(label, language)}: {each}.")
+
+
+def _page_binary(report: dict, source: Table, language: str) -> list[Table]:
+    """The yes/no summary as two narrow tables: each arm's per cent at the better answer
+    (the chart's figures), then the differences between the arms."""
+    first, second = _arms(report)
+    comparison = report["comparison"]
+    level = _level(next((comparison[r.key].get("risk_difference") for r in source.rows),
+                        None))
+    shares = Table(
+        source.id,
+        t(N_("Yes/no measures: per cent at the better answer in {first} and {second} at "
+             "{wave}"), language, first=first, second=second, wave=report["follow_up"]),
+        source.row_header,
+        [col for prefix, arm in (("first", first), ("second", second)) for col in (
+            Column(f"{prefix}_n", t(N_("{arm}: answered"), language, arm=arm)),
+            _figures(f"{prefix}_percent",
+                     t(N_("{arm}: per cent at the better answer ({level} interval)"),
+                       language, arm=arm, level=level)))],
+        [], base_text=source.base_text,
+        notes=[t(N_("Intervals for each arm's per cent: Wilson score intervals."), language)],
+    )
+    differences = Table(
+        "comparison-differences-binary",
+        source.title, source.row_header,
+        [Column("fisher_p", t(N_("Fisher's exact test p (two-sided)"), language), NUMBER, 3,
+                p_value=True),
+         _figures("rd", t(N_("Risk difference, {first} minus {second}, percentage points "
+                             "({level} interval)"), language, first=first, second=second,
+                          level=level)),
+         _figures("rr", t(N_("Risk ratio, {first} over {second} ({level} interval)"),
+                          language, first=first, second=second, level=level))],
+        [], base_text=source.base_text, notes=list(source.notes),
+    )
+    for row in source.rows:
+        c = row.cells
+        shares.rows.append(Row(row.key, row.label, {
+            **{f"{p}_n": c.get(f"{p}_n") for p in ("first", "second")},
+            **{f"{p}_percent": _estimate(_share(c.get(f"{p}_better"), c.get(f"{p}_n")),
+                                         c.get(f"{p}_ci_low"), c.get(f"{p}_ci_high"), 1)
+               for p in ("first", "second")}}))
+        differences.rows.append(Row(row.key, row.label, {
+            "fisher_p": c.get("fisher_p"),
+            "rd": _estimate(c.get("rd"), c.get("rd_low"), c.get("rd_high"), 1),
+            "rr": _estimate(c.get("rr"), c.get("rr_low"), c.get("rr_high"), 2)}))
+    return [shares, differences]
+
+
+def _page_two_by_two(report: dict, source: Table, language: str) -> Table:
+    """A measure's answers by arm with each arm's per cent and its interval in one cell."""
+    key = source.id.removeprefix("comparison-binary-")
+    level = _level(report["comparison"][key].get("risk_difference"))
+    table = Table(
+        source.id, source.title, source.row_header,
+        [*(col for col in source.columns if col.key in ("better", "other", TOTAL)),
+         _figures("better_percent",
+                  t(N_("Per cent at the better answer ({level} interval)"), language,
+                    level=level))],
+        [], base=source.base, base_text=source.base_text, notes=list(source.notes),
+        caveats=list(source.caveats),
+    )
+    for row in source.rows:
+        c = row.cells
+        cells = {k: c.get(k) for k in ("better", "other", TOTAL)}
+        cells["better_percent"] = _estimate(_share(c.get("better"), c.get(TOTAL)),
+                                            c.get("ci_low"), c.get("ci_high"), 1)
+        table.rows.append(Row(row.key, row.label, cells, kind=row.kind))
+    return table
+
+
+def _page_scale(report: dict, source: Table, language: str) -> list[Table]:
+    """The scale summary as two narrow tables: each arm's number, mean and median, then the
+    differences between the arms with their intervals; the methods in the notes."""
+    first, second = _arms(report)
+    comparison = report["comparison"]
+    level = _level(next((comparison[r.key].get("mean_difference") for r in source.rows),
+                        None))
+    arms_table = Table(
+        source.id,
+        t(N_("Scale measures: number, mean and median in {first} and {second} at {wave}"),
+          language, first=first, second=second, wave=report["follow_up"]),
+        source.row_header,
+        [col for col in source.columns if col.key.split("_", 1)[-1] in ("n", "mean", "median")],
+        [], base_text=source.base_text,
+    )
+    _methods_note(arms_table, N_("Compared"), {r.key: r.cells.get("basis") for r in source.rows},
+                  report, language)
+    differences = Table(
+        "comparison-differences-scale", source.title, source.row_header,
+        [Column("mw_p", t(N_("Mann-Whitney U test p (two-sided)"), language), NUMBER, 3,
+                p_value=True),
+         _figures("md", t(N_("Difference in means, {first} minus {second} ({level} "
+                             "interval)"), language, first=first, second=second,
+                          level=level)),
+         _figures("hl", t(N_("Hodges-Lehmann shift, {first} minus {second} (interval)"),
+                          language, first=first, second=second)),
+         Column("hl_confidence", t(N_("Hodges-Lehmann: confidence achieved, per cent"),
+                                   language), NUMBER, 1)],
+        [], base_text=source.base_text, notes=list(source.notes),
+    )
+    keep = {col.key for col in arms_table.columns}
+    for row in source.rows:
+        c = row.cells
+        arms_table.rows.append(Row(row.key, row.label, {k: c.get(k) for k in keep}))
+        differences.rows.append(Row(row.key, row.label, {
+            "mw_p": c.get("mw_p"),
+            "md": _estimate(c.get("md"), c.get("md_low"), c.get("md_high"), 2),
+            "hl": _estimate(c.get("hl"), c.get("hl_low"), c.get("hl_high"), 2),
+            "hl_confidence": c.get("hl_confidence")}))
+    for column, label in (("mw_method", N_("Mann-Whitney method (SciPy)")),
+                          ("md_method", N_("Difference in means: interval method")),
+                          ("hl_method", N_("Hodges-Lehmann: interval method"))):
+        _methods_note(differences, label, {r.key: r.cells.get(column) for r in source.rows},
+                      report, language)
+    return [arms_table, differences]
+
+
+def _page_percent(source: Table) -> Table:
+    """A table whose per cent column (whole per cents for the spreadsheet) the page shows to
+    one decimal ("75.3%"), worked out again from its counts."""
+    percents = {col.key for col in source.columns if col.kind == PERCENT}
+    table = Table(source.id, source.title, source.row_header,
+                  [_figures(col.key, col.label) if col.key in percents else col
+                   for col in source.columns],
+                  [], base=source.base, base_text=source.base_text, notes=list(source.notes),
+                  caveats=list(source.caveats))
+    for row in source.rows:
+        cells = dict(row.cells)
+        if "rate" in percents:  # the response table: responses of those surveyed
+            share = _share(cells.get("responses"), cells.get("surveyed"))
+            cells["rate"] = (share if share is None or isinstance(share, str)
+                             else f"{_fmt(share, 1)}%")
+        table.rows.append(Row(row.key, row.label, cells, kind=row.kind))
+    return table
+
+
+def _page_baseline(report: dict, source: Table, language: str) -> Table:
+    """The arms at baseline in six columns: per arm its number and its per cent at the better
+    answer (yes/no) or mean (scale), then the test's p; the tests named in the notes."""
+    first, second = _arms(report)
+    table = Table(
+        source.id, source.title, source.row_header,
+        [col for prefix, arm in (("first", first), ("second", second)) for col in (
+            Column(f"{prefix}_n", t(N_("{arm}: number"), language, arm=arm)),
+            _figures(f"{prefix}_value", t(N_("{arm}: per cent at the better answer, or mean"),
+                                          language, arm=arm)))]
+        + [col for col in source.columns if col.key == "p"],
+        [], base_text=source.base_text, notes=list(source.notes),
+    )
+    for row in source.rows:
+        c = row.cells
+        entry = report["comparison"][row.key]
+        binary = (entry.get("baseline") or {}).get("kind", entry.get("kind")) == "binary"
+        cells = {"p": c.get("p")}
+        for prefix in ("first", "second"):
+            cells[f"{prefix}_n"] = c.get(f"{prefix}_n")
+            cells[f"{prefix}_value"] = (_estimate(c.get(f"{prefix}_percent"), None, None, 1)
+                                        if binary else
+                                        _estimate(c.get(f"{prefix}_mean"), None, None, 2))
+        table.rows.append(Row(row.key, row.label, cells))
+    _methods_note(table, N_("Test"), {r.key: r.cells.get("test") for r in source.rows},
+                  report, language)
+    return table
+
+
+def page_tables(report: dict, language: str) -> list[dict]:
+    """The comparison's tables as the page shows them (see above)."""
+    out: list[Table] = []
+    for table in comparison_tables(report, language):
+        if table.id == "comparison-binary":
+            out += _page_binary(report, table, language)
+        elif table.id.startswith("comparison-binary-"):
+            out.append(_page_two_by_two(report, table, language))
+        elif table.id == "comparison-scale":
+            out += _page_scale(report, table, language)
+        elif table.id == "comparison-response":
+            out.append(_page_percent(table))
+        elif table.id == "comparison-baseline":
+            out.append(_page_baseline(report, table, language))
+        else:
+            out.append(table)
+    return [table.to_dict() for table in out]
+
+
 def page_model(report: dict, language: str) -> dict | None:
     """What the paired report page shows about arms; None for a study without them."""
     from surveys.reports import charts
@@ -539,7 +783,7 @@ def page_model(report: dict, language: str) -> dict | None:
     holder = {"sections": [{"tables": tables}], "language": language, "paired": report}
     return {
         "intro": intro(report, language),
-        "tables": tables,
+        "tables": page_tables(report, language),
         "charts": {"binary": charts.arms_binary(holder), "scale": charts.arms_scale(holder)},
         "caveats": caveats(report),
         "arms": arm_reports(report),

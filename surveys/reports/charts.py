@@ -190,22 +190,27 @@ def before_after(report: dict) -> Chart | None:
 
 # The comparison of arms ----------------------------------------------------------------
 
-ARMS_LABEL_CHARS = 20  # an arm's name wraps at this many characters (label column)
-ARMS_HEADING_CHARS = 68  # a measure's name wraps at this many characters (full width)
+# A narrow drawing, every label on a line of its own above its bar: at a phone's width
+# (about 345px of page) it is drawn at about its own size, so 14-unit text reads at 14px or
+# so; the width attribute lets it grow to ARMS_SHOWN px on wider pages (text about 20px).
+ARMS_WIDTH = 340
+ARMS_SHOWN = 480
+ARMS_HEADING_CHARS = 34  # a measure's name (bold) wraps at this many characters
+ARMS_LABEL_CHARS = 38  # an arm's name and value wrap at this many characters
 ARMS_LINE = 18
-ARMS_BAR = 22
-ARMS_PLOT_LEFT = 190
-ARMS_PLOT_RIGHT = WIDTH - 24
+ARMS_BAR = 20
+ARMS_PLOT_LEFT = 14  # room for half of the "0%" tick label
+ARMS_PLOT_RIGHT = ARMS_WIDTH - 22  # and of "100%"
 ARMS_CSS = ("app-chart__first", "app-chart__second")
 
 
 @dataclass
 class ArmRow:
-    """One arm's bar: its name (wrapped), the value written under it, the bar and whisker."""
+    """One arm's bar: its name and value (wrapped) above it, the bar and whisker."""
 
     lines: list[str]
-    value: str
-    y: float  # top of the row
+    y: float  # baseline of the first line of text
+    bar_y: float  # top of the bar
     bar_x: float
     bar_width: float
     css: str
@@ -226,46 +231,75 @@ class ArmsChart:
     desc: str
     table_id: str
     height: float = 0.0
-    width: int = WIDTH
+    width: int = ARMS_WIDTH
+    shown_width: int = ARMS_SHOWN
     groups: list[ArmGroup] = field(default_factory=list)
     axis: list[tuple[float, str]] = field(default_factory=list)
-    axis_top: float = 0.0
     axis_bottom: float = 0.0
     zero: float | None = None  # x of the zero line (mean change)
     plot_left: float = ARMS_PLOT_LEFT
     plot_right: float = ARMS_PLOT_RIGHT
     caption: str = ""
 
+    @property
+    def shown_height(self) -> float:
+        return round(self.height * self.shown_width / self.width, 1)
+
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _arm_lines(arm: str, value: str) -> list[str]:
+    """The arm's name, then its value on the same line when it fits, else on a line below."""
+    from surveys.reports.arm_tables import wrap
+
+    lines = wrap(f"{arm}:", ARMS_LABEL_CHARS)
+    if len(lines[-1]) + 1 + len(value) <= ARMS_LABEL_CHARS:
+        lines[-1] = f"{lines[-1]} {value}"
+    else:
+        lines += wrap(value, ARMS_LABEL_CHARS)
+    return lines
+
+
 def _layout(chart: ArmsChart, measures: list[tuple[str, list[tuple[str, float, str,
                                                                      tuple | None]]]],
             x_of) -> None:
-    """Place each measure's name, then one bar per arm under it; wrap every label so none is
-    clipped, and size the chart to what it holds."""
+    """Place each measure's name, then per arm its name and value over its bar; every label
+    is wrapped so none is clipped, and the chart is sized to what it holds."""
     from surveys.reports.arm_tables import wrap
 
-    y = 10.0
+    y = 4.0
     for label, arms in measures:
         group = ArmGroup(wrap(label, ARMS_HEADING_CHARS), y + 14)
-        y += len(group.lines) * ARMS_LINE + 6
+        y += len(group.lines) * ARMS_LINE + 4
         for i, (arm, value, text, whisker) in enumerate(arms):
-            lines = wrap(arm, ARMS_LABEL_CHARS)
-            height = max(ARMS_BAR, (len(lines) + 1) * ARMS_LINE)
+            lines = _arm_lines(arm, text)
+            first = y + 14
+            y += len(lines) * ARMS_LINE + 4  # clear of the text's descenders
             start, end = sorted((x_of(0.0) if chart.zero is not None else chart.plot_left,
                                  x_of(value)))
             group.rows.append(ArmRow(
-                lines, text, y, round(start, 1), round(max(end - start, 1.0), 1),
+                lines, first, y, round(start, 1), round(max(end - start, 1.0), 1),
                 ARMS_CSS[i % 2],
                 (round(x_of(whisker[0]), 1), round(x_of(whisker[1]), 1)) if whisker else None))
-            y += height + 8
+            y += ARMS_BAR + 10
         chart.groups.append(group)
-        y += 10
-    chart.axis_top, chart.axis_bottom = 6.0, y
-    chart.height = round(y + 26, 1)
+        y += 8
+    chart.axis_bottom = y
+    chart.height = round(y + 24, 1)
+
+
+def _share_text(better: Any, n: Any) -> str | None:
+    """An arm's per cent at the better answer to one decimal, half-up, from its counts
+    (the tables keep the whole per cent for the spreadsheet); None when not a number."""
+    from fractions import Fraction
+
+    from analysis.rounding import half_up
+
+    if not (isinstance(better, int) and isinstance(n, int)) or isinstance(better, bool) or n <= 0:
+        return None
+    return f"{half_up(Fraction(100 * better, n), 1)}"
 
 
 def arms_binary(report: dict) -> ArmsChart | None:
@@ -290,9 +324,10 @@ def arms_binary(report: dict) -> ArmsChart | None:
         c = row["cells"]
         shown, said = [], []
         for prefix, arm in zip(("first", "second"), arms, strict=False):
-            pct, low, high, n = (c.get(f"{prefix}_percent"), c.get(f"{prefix}_ci_low"),
-                                 c.get(f"{prefix}_ci_high"), c.get(f"{prefix}_n"))
-            if not _number(pct):
+            pct, low, high, n = (_share_text(c.get(f"{prefix}_better"), c.get(f"{prefix}_n")),
+                                 c.get(f"{prefix}_ci_low"), c.get(f"{prefix}_ci_high"),
+                                 c.get(f"{prefix}_n"))
+            if pct is None or not _number(c.get(f"{prefix}_percent")):
                 break
             whisker = (low, high) if _number(low) and _number(high) else None
             n = n if n is not None else "–"

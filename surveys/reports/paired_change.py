@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
@@ -450,5 +451,12 @@ def render_html(report: dict, language: str = "en") -> str:
     from flask import render_template
     from flask_babel import force_locale
 
+    from surveys.reports import cell_text
+    from surveys.reports.arm_tables import page_model
+
     with force_locale(language):
-        return render_template("pages/reports/paired_standalone.html", report=report)
+        # A file on its own: the charts' styles travel inside it.
+        styles = (Path(__file__).resolve().parents[1] / "static" / "app.css").read_text()
+        return render_template("pages/reports/paired_standalone.html", report=report,
+                               arms=page_model(report, language), cell_text=cell_text,
+                               styles=styles)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -290,3 +291,17 @@ def test_the_paired_report_compares_job_entry_between_the_arms(cli):
         "integrated": 1.0, "comparison": 1.0}
     assert (report["measures"]["job_entry"]["n"],
             report["measures"]["job_entry"]["better_count"]) == (660, 123)
+
+
+def test_the_standalone_html_report_compares_the_arms_and_states_the_assumptions(cli):
+    """`report paired --format html` is a file on its own: the comparison, each arm's report
+    and the chart's styles travel with it."""
+    html = cli("report", "paired", "--study", SLUG, "--format", "html").stdout
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "Comparison of arms" in text and "Within each arm" in text
+    assert "Arm: integrated" in text and "Arm: comparison" in text
+    assert "23.9 (19.7 to 28.8)" in text  # the integrated arm's job entries, one decimal
+    assert "1.80 (1.29 to 2.51)" in text  # the risk ratio and Koopman's interval
+    assert ".app-chart__first" in html  # the chart's colours come with the file
+    report = json.loads(cli("report", "paired", "--study", SLUG, "--format", "json").stdout)
+    assert "ASSUMES 330 clients in each arm" in report["study_notes"]

@@ -100,6 +100,17 @@ def _table(html: str, table_id: str) -> str:
     return _text(html.split(f'data-table-id="{table_id}">')[1].split("</table>")[0])
 
 
+def _notes(html: str, table_id: str) -> str:
+    """The text under a table: its base and notes."""
+    return _text(html.split(f'data-table-id="{table_id}">')[1].split("</table>")[1]
+                 .split("<table")[0])
+
+
+def _headers(html: str, table_id: str) -> list[str]:
+    head = html.split(f'data-table-id="{table_id}">')[1].split("</thead>")[0]
+    return [_text(h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)]
+
+
 def test_the_paired_page_compares_the_arms_with_the_numbers_rounded_half_up(
     client, comparison
 ):
@@ -107,18 +118,42 @@ def test_the_paired_page_compares_the_arms_with_the_numbers_rounded_half_up(
     assert "Comparison of arms" in html and "Within each arm" in html
     binary = _table(html, "comparison-binary")
     fisher = stats.fisher_exact([[12, 18], [5, 23]]).pvalue
-    # 12 of 30 = 40%, 5 of 28 = 17.86% -> 18%; risk ratio (12/30)/(5/28) = 2.24; Fisher's p.
-    assert " 40% " in binary and " 18% " in binary, binary
-    assert " 2.24 " in binary and f" {p_text(float(fisher))} " in binary, binary
-    assert "newcombe" in binary.lower() and "koopman" in binary.lower()
+    # Per cents to one decimal, half-up, as the rest of the page: 12 of 30 = 40.0%, 5 of 28 =
+    # 17.857% -> 17.9%, each with its interval in the same cell ("40.0 (24.6 to 57.7)").
+    assert re.search(r" 30 40\.0 \(\d+\.\d to \d+\.\d\) ", binary), binary
+    assert re.search(r" 28 17\.9 \(\d+\.\d to \d+\.\d\) ", binary), binary
+    for table_id in ("comparison-binary", "comparison-binary-job_entry",
+                     "comparison-differences-binary"):  # no whole per cent in any cell
+        body = _text(html.split(f'data-table-id="{table_id}">')[1].split("</thead>")[1]
+                     .split("</table>")[0])
+        assert not re.search(r"\b\d+%", body), body
+    # The differences between the arms in a second narrow table: Fisher's p, the risk
+    # difference and the risk ratio (12/30)/(5/28) = 2.24, each with its interval.
+    differences = _table(html, "comparison-differences-binary")
+    assert f" {p_text(float(fisher))} " in differences, differences
+    assert re.search(r" 22\.1 \(-?\d+\.\d to \d+\.\d\) 2\.24 \(\d\.\d\d to \d\.\d\d\) ",
+                     differences), differences
+    assert len(_headers(html, "comparison-binary")) == 5
+    assert len(_headers(html, "comparison-differences-binary")) == 4
+    # The methods are named once, in the notes under the table, not in a column per row.
+    notes = _notes(html, "comparison-differences-binary").lower()
+    assert "newcombe-hybrid-score" in notes and "koopman-score" in notes, notes
+    assert "newcombe" not in differences.lower()
     two_by_two = _table(html, "comparison-binary-job_entry")
-    assert re.search(r"integrated 12 18 30 40%", two_by_two), two_by_two
-    assert re.search(r"comparison 5 23 28 18%", two_by_two), two_by_two
+    assert re.search(r"integrated 12 18 30 40\.0 \(24\.6 to 57\.7\)", two_by_two), two_by_two
+    assert re.search(r"comparison 5 23 28 17\.9 \(", two_by_two), two_by_two
+    assert re.search(r"Both arms 17 41 58 29\.3 ", two_by_two), two_by_two  # 17 of 58
     scale = _table(html, "comparison-scale")
+    assert len(_headers(html, "comparison-scale")) == 7, _headers(html, "comparison-scale")
+    assert len(_headers(html, "comparison-baseline")) == 6, _headers(html, "comparison-baseline")
     mw = stats.mannwhitneyu(CHANGES[FIRST], CHANGES[SECOND][:28], alternative="two-sided",
                             method="asymptotic", use_continuity=True)
-    assert f" {p_text(float(mw.pvalue))} " in scale, scale
-    assert "use_continuity=True" in scale and "asymptotic" in scale
+    scale_differences = _table(html, "comparison-differences-scale")
+    assert f" {p_text(float(mw.pvalue))} " in scale_differences, scale_differences
+    assert "asymptotic" not in scale + scale_differences
+    notes = _notes(html, "comparison-differences-scale")
+    assert "method=asymptotic, use_continuity=True" in notes, notes
+    assert notes.count("use_continuity") == 1, notes  # one method for both: named once
     # The report within each arm reuses the per-measure tables, with ids of its own.
     assert 'id="arm-1-paired-outcomes"' in html and 'id="arm-2-paired-outcomes"' in html
     ids = re.findall(r'\bid="([^"]+)"', html)
@@ -132,7 +167,8 @@ def test_the_arms_chart_has_a_title_a_description_and_its_table_beside_it(client
     assert 'role="img"' in svg
     assert 'aria-labelledby="chart-arms-binary-title chart-arms-binary-desc"' in svg
     desc = unescape(re.search(r"<desc[^>]*>(.*?)</desc>", svg, re.S).group(1))
-    assert "integrated 40% of 30" in desc and "comparison 18% of 28" in desc, desc
+    assert "integrated 40.0% of 30" in desc and "comparison 17.9% of 28" in desc, desc
+    assert "integrated: 40.0% (24.6 to 57.7)" in _text(svg), _text(svg)
     assert 'href="#table-comparison-binary"' in svg
     # The table follows the chart; the long label wraps into lines, none truncated.
     assert html.index("chart-arms-binary-figure") < html.index('id="table-comparison-binary"')
@@ -162,9 +198,10 @@ def test_evaluators_see_c_for_an_arm_of_the_threshold_or_fewer(client, compariso
     fisher = stats.fisher_exact([[12, 18], [5, 23]]).pvalue
     # The comparison arm (28 answered) is at the threshold: its figures and every statistic
     # resting on it are [c], as the existing tables show them.
-    assert "[c]" in binary, binary
-    assert " 18% " not in binary and "2.24" not in binary, binary
-    assert f" {p_text(float(fisher))} " not in binary
+    differences = _table(html, "comparison-differences-binary")
+    assert "[c]" in binary and "[c]" in differences, (binary, differences)
+    assert "17.9" not in binary and "2.24" not in differences, (binary, differences)
+    assert f" {p_text(float(fisher))} " not in differences
     assert "chart-arms-binary-figure" not in html  # nothing to draw: the table says why
     assert "The chart of the arms is not shown" in html
 
@@ -188,6 +225,11 @@ def test_the_spreadsheet_has_the_comparison_on_sheets_of_its_own_with_numbers(
     assert cells["integrated: per cent at the better answer"] == 40
     assert cells["comparison: per cent at the better answer"] == 18
     assert cells["Risk ratio (integrated over comparison)"] == pytest.approx(2.24)
+    # The page's compact cells ("40.0 (24.6 to 57.7)") are the page's only: the sheet keeps
+    # one number a cell, the methods in columns of their own.
+    assert len(header) == 20, header
+    assert cells["integrated: 95% interval, lower per cent"] == pytest.approx(24.6, abs=0.05)
+    assert cells["Risk difference: interval method"] == "newcombe-hybrid-score"
     fisher = stats.fisher_exact([[12, 18], [5, 23]]).pvalue
     shown = float(p_text(float(fisher)))
     assert cells["Fisher's exact test p (two-sided)"] == pytest.approx(shown)
@@ -195,3 +237,18 @@ def test_the_spreadsheet_has_the_comparison_on_sheets_of_its_own_with_numbers(
     assert isinstance(low, int | float) and not isinstance(low, bool), low
     assert any(title and title.startswith("Scale measures: integrated compared")
                for title in titles)
+
+
+def test_the_page_shows_every_per_cent_of_the_comparison_to_one_decimal(comparison):
+    from surveys.reports.arm_tables import page_tables
+
+    report = dict(comparison, arm_response={
+        "arms": {FIRST: {"surveyed": 3, "responses": 2}, SECOND: {"surveyed": 8, "responses": 1}},
+        "fisher": {"p": 0.24, "method": "two-sided"}})
+    tables = {table["id"]: table for table in page_tables(report, "en")}
+    rates = {row["key"]: row["cells"]["rate"] for row in tables["comparison-response"]["rows"]}
+    # 2 of 3 = 66.67% -> 66.7%, 1 of 8 = 12.5% -> 12.5%, 3 of 11 = 27.27% -> 27.3% (half-up).
+    assert rates == {FIRST: "66.7%", SECOND: "12.5%", "total": "27.3%"}, rates
+    shares = {row["key"]: row["cells"]["better_percent"]
+              for row in tables["comparison-binary-job_entry"]["rows"]}
+    assert shares["total"] == "29.3" and shares[SECOND].startswith("17.9 ("), shares

@@ -145,3 +145,18 @@ def answer_on_the_web(client, answers: dict, instrument: str = "wave1") -> None:
         assert result.status_code == 302, (page.id, result.get_data(as_text=True)[:2000])
     done = post_form(client, "/q/check", {})
     assert done.headers["Location"].endswith("/q/done")
+
+
+# Routes that answer only for a study with arms (404 elsewhere): tests that walk every route
+# show them on a study made for them.
+ARMED = "armed"
+ARMED_ENDPOINTS = frozenset({"reports.comparison_csv"})
+
+
+def armed_study(session_factory) -> str:
+    """A study with two arms (and nobody in them yet): its slug."""
+    with session_factory() as s:
+        if s.scalar(select(Study).where(Study.slug == ARMED)) is None:
+            create_study(s, ARMED, "Two arms", arms=["integrated", "comparison"])
+            s.commit()
+    return ARMED

@@ -15,7 +15,14 @@ from sqlalchemy.exc import DatabaseError
 from surveys import audit
 from surveys.models import AuditEvent
 from tests.helpers import csrf_token, participants_csv, person, post_form, sign_in
-from tests.security.conftest import PASSWORD, WAVE1_ANSWERS, act_as, answer_on_the_web
+from tests.security.conftest import (
+    ARMED_ENDPOINTS,
+    PASSWORD,
+    WAVE1_ANSWERS,
+    act_as,
+    answer_on_the_web,
+    armed_study,
+)
 from tests.security.test_route_roles import EVERYONE, RULES, route_url, url_values
 
 
@@ -166,6 +173,7 @@ def test_every_report_view_and_download_is_recorded(app, world, session_factory)
     admin = app.test_client()
     act_as(admin, session_factory, "admin")
     values = url_values(world)
+    armed = {"slug": armed_study(session_factory)}
     audited = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         is_report = rule.endpoint.startswith("reports.") and rule.endpoint != "reports.index"
@@ -173,7 +181,8 @@ def test_every_report_view_and_download_is_recorded(app, world, session_factory)
         if not (is_report or is_download):
             continue
         before = len(all_events(session_factory))
-        url = route_url(app, rule.endpoint, values)
+        url = route_url(app, rule.endpoint,
+                        {**values, **(armed if rule.endpoint in ARMED_ENDPOINTS else {})})
         response = admin.get(url)  # route_url adds any query string the route needs
         assert response.status_code == 200, url
         new = all_events(session_factory)[before:]

@@ -17,7 +17,13 @@ from surveys.csv_safety import safe_cell
 from surveys.responses.importer import import_responses
 from surveys.studies import resolve_study, wave_by_code
 from tests.helpers import PARTICIPANTS_HEADER
-from tests.security.conftest import WAVE1_ANSWERS, act_as, answer_on_the_web
+from tests.security.conftest import (
+    ARMED_ENDPOINTS,
+    WAVE1_ANSWERS,
+    act_as,
+    answer_on_the_web,
+    armed_study,
+)
 
 FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1:A2)",
             "\t=1+1", "\r=1+1", "=cmd|' /C calc'!A0"]
@@ -88,11 +94,13 @@ def test_every_csv_export_neutralises_formula_leading_cells(
     exports = sorted((rule for rule in app.url_map.iter_rules() if rule.rule.endswith(".csv")),
                      key=lambda rule: rule.rule)
     assert exports, "no CSV export found"
+    armed = armed_study(session_factory)
     checked = []
     for rule in exports:
         served = 0
         for wave, query in QUERIES:
-            url = rule.rule.replace("<slug>", "default")
+            url = rule.rule.replace(
+                "<slug>", armed if rule.endpoint in ARMED_ENDPOINTS else "default")
             response = admin.get(url, query_string=query)
             if response.status_code != 200:
                 continue

@@ -14,9 +14,8 @@ import zipfile
 from flask import url_for
 
 from instruments import load_instrument
-from surveys.studies import create_study
 from tests.helpers import csrf_token
-from tests.security.conftest import act_as
+from tests.security.conftest import ARMED_ENDPOINTS, act_as, armed_study
 
 ANON, EVALUATOR, RESEARCHER, ADMIN = "anonymous", "evaluator", "researcher", "admin"
 EVERYONE = (ANON, EVALUATOR, RESEARCHER, ADMIN)
@@ -88,9 +87,6 @@ QUERY = {"staff.responses_csv": {"wave": "wave2"},
          "staff.responses_labelled": {"wave": "wave2", "fmt": "sav"},
          "staff.pairs_labelled": {"follow_up": "wave2", "fmt": "dta"},
          "staff.codebook": {"fmt": "xlsx"}}
-# Routes shown on a study with arms (the default study has none: they answer 404 there).
-ARMED = "armed"
-ARMED_VALUES = {"reports.comparison_csv": {"slug": ARMED}}
 ASSETS = {
     "static": {"filename": "app.css"},
     "govuk_static": {"filename": "govuk-frontend.min.css"},
@@ -156,12 +152,11 @@ def test_every_route_has_a_rule_and_every_role_gets_exactly_that(app, world):
     assert routes - set(RULES) == set(), "routes without a rule: add them to RULES"
     assert set(RULES) - routes == set(), "rules for routes that no longer exist"
     values = url_values(world)
-    with app.extensions["surveys.session_factory"]() as s:  # the comparison needs arms
-        create_study(s, ARMED, "Two arms", arms=["integrated", "comparison"])
-        s.commit()
+    armed = {"slug": armed_study(app.extensions["surveys.session_factory"])}
     seen: dict[tuple[str, str, str], str] = {}
     for endpoint, method in sorted(RULES):
-        url = route_url(app, endpoint, {**values, **ARMED_VALUES.get(endpoint, {})})
+        url = route_url(app, endpoint, {**values, **(armed if endpoint in ARMED_ENDPOINTS
+                                                      else {})})
         for role in EVERYONE:
             client = app.test_client()
             # Holding a client's link is what opens the questionnaire pages.
