@@ -153,12 +153,24 @@ OUTCOME_COLUMNS = (
 )
 
 
-def _fte_total(values: list[str | None]) -> str | None:
+def _fte(value: str | None) -> Decimal | None:
+    """A site's practitioner FTE as stored ("0.7"): a number, None when absent or unreadable."""
     try:
-        total = sum((Decimal(v) for v in values if v), Decimal(0))
+        return Decimal(value) if value else None
     except InvalidOperation:
         return None
-    return format(total.normalize(), "f") if total else "0"
+
+
+def _fte_total(values: list[str | None]) -> float | None:
+    if any(v and _fte(v) is None for v in values):
+        return None
+    return float(sum((_fte(v) or Decimal(0) for v in values), Decimal(0)))
+
+
+def _fte_decimals(values: list[str | None]) -> int:
+    """As many decimal places as the sites gave (at most 2, as imported)."""
+    places = [-d.as_tuple().exponent for d in map(_fte, values) if d is not None]
+    return min(max([0, *places]), 2)
 
 
 def referral_section(session: Session, study: Study, language: str) -> Section:
@@ -171,7 +183,10 @@ def referral_section(session: Session, study: Study, language: str) -> Section:
         return section
     outcome_keys = [k for k, _ in OUTCOME_COLUMNS]
     columns = [
-        Column("fte", t(N_("Practitioners (FTE)"), language), TEXT),
+        # A number, so spreadsheets add it up; staffing, not clients: the evaluator rule
+        # leaves it shown for a small site.
+        Column("fte", t(N_("Practitioners (FTE)"), language), NUMBER,
+               decimals=_fte_decimals([r.fte for r in records]), about_clients=False),
         Column("note", t(N_("Note"), language), TEXT),
         Column("eligible_referrals", t(N_("Eligible referrals"), language), COUNT),
     ]
@@ -187,7 +202,8 @@ def referral_section(session: Session, study: Study, language: str) -> Section:
     sites = [r.site for r in records]
     for record in records:
         cells: dict[str, Any] = {
-            "fte": record.fte, "note": record.note or "",
+            "fte": None if (fte := _fte(record.fte)) is None else float(fte),
+            "note": record.note or "",
             "eligible_referrals": record.eligible_referrals,
             **{k: getattr(record, k) for k in outcome_keys},
             "completers_loaded": loaded.get(record.site, 0),

@@ -19,6 +19,7 @@ from typing import Any
 from analysis.rounding import half_up, p_text
 from surveys.i18n import N_
 from surveys.reports.build import t
+from surveys.reports.table import NOT_AVAILABLE
 from surveys.reports.table import safe_text as safe_cell
 
 CSV_HEADER = (
@@ -81,46 +82,18 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
            for d in range(5)},
     }
 
-    tables = [(s, tb) for s in report["sections"] for tb in s["tables"]]
+    tables = report_tables(report)
+    styles = {"title": title, "heading": heading, "wrap": wrap}
 
     cover = book.add_worksheet("Cover")
     cover.set_column(0, 0, 110)
-    cover.write_string(0, 0, t(N_("Evaluation report: {study}"), language,
-                               study=report["study_name"]), title)
-    lines = [
-        (heading, t(N_("About these tables"), language)),
-        (wrap, t(N_("The quantitative tables of the evaluation, computed by the service from "
-                    "its database: referrals, the intervention, each survey wave, paired "
-                    "change from the end of the intervention to {wave}, and who is missing."),
-                 language, wave=report["follow_up"])
-         if report.get("baseline_source", "end_of_intervention") == "end_of_intervention" else
-         t(N_("The quantitative tables of the evaluation, computed by the service from "
-              "its database: each survey wave, paired change from the value stored for each "
-              "participant to {wave}, and who is missing."), language,
-           wave=report["follow_up"])),
-        (heading, t(N_("Disclosure control"), language)),
-        (wrap, report["disclosure"]["statement"]),
-        (heading, t(N_("Symbols"), language)),
-        (wrap, report["disclosure"]["symbols"]),
-        (heading, t(N_("Per cents"), language)),
-        (wrap, t(N_("Per cents are of each table's base, rounded half-up to whole numbers, so "
-                    "they need not add up to 100."), language)),
-        (heading, t(N_("Contents"), language)),
-        (wrap, t(N_("The Contents worksheet lists every table with a link to it; the Notes "
-                    "worksheet holds each table's base, notes and caveats."), language)),
-    ]
-    if report["breakdown"]:
-        lines[1:1] = [(wrap, t(N_("Tables are broken down by: {breakdown}."), language,
-                                breakdown=report["breakdown_label"]))]
-    for i, (fmt, line) in enumerate(lines, start=1):
-        cover.write_string(i, 0, line, fmt)
+    for i, (style, line) in enumerate(cover_lines(report)):
+        cover.write_string(i, 0, line, styles[style])
 
     contents = book.add_worksheet("Contents")
     contents.write_string(0, 0, t(N_("Table of contents"), language), title)
-    contents.write_string(1, 0, t(N_("This worksheet contains one table. Select a sheet name "
-                                     "to go to that table."), language))
-    contents_rows = [[_sheet_name(i), tb["title"], s["title"]]
-                     for i, (s, tb) in enumerate(tables, start=1)]
+    contents.write_string(1, 0, sheet_intro(report, "contents"))
+    contents_rows = contents_table(tables)
     contents.add_table(2, 0, 2 + len(contents_rows), 2, {
         "name": "Contents", "style": "Table Style Light 1", "autofilter": False,
         "columns": [{"header": t(N_("Sheet name"), language)},
@@ -137,17 +110,8 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
 
     notes = book.add_worksheet("Notes")
     notes.write_string(0, 0, t(N_("Notes"), language), title)
-    notes.write_string(1, 0, t(N_("This worksheet contains one table."), language))
-    note_rows = []
-    for i, (section, table) in enumerate(tables, start=1):
-        for kind, texts in (("base", [table["base_text"]]), ("note", table["notes"]),
-                            ("caveat", table["caveats"])):
-            for text in texts:
-                if text:
-                    note_rows.append([_sheet_name(i), t(KIND_LABELS[kind], language), text])
-        if i == 1 or tables[i - 2][0]["id"] != section["id"]:
-            for text in [*section["notes"], *section["caveats"]]:
-                note_rows.append([_sheet_name(i), t(KIND_LABELS["section"], language), text])
+    notes.write_string(1, 0, sheet_intro(report, "notes"))
+    note_rows = notes_table(tables, language)
     notes.add_table(2, 0, 2 + max(len(note_rows), 1), 2, {
         "name": "Notes", "style": "Table Style Light 1", "autofilter": False,
         "columns": [{"header": t(N_("Sheet name"), language)},
@@ -164,8 +128,7 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
     for i, (_section, table) in enumerate(tables, start=1):
         sheet = book.add_worksheet(_sheet_name(i))
         sheet.write_string(0, 0, table["title"], title)
-        sheet.write_string(1, 0, t(N_("This worksheet contains one table. Its base, notes and "
-                                      "caveats are on the Notes worksheet."), language))
+        sheet.write_string(1, 0, sheet_intro(report, "table"))
         sheet.write_string(2, 0, table["base_text"])
         header = [table["row_header"], *[c["label"] for c in table["columns"]]]
         unique = _unique_headers(header)
@@ -194,23 +157,110 @@ KIND_LABELS = {
 
 
 def _write_value(sheet, r: int, c: int, value: Any, column: dict, formats: dict) -> None:
+    shown, number_format = sheet_value(value, column)
+    if isinstance(shown, str):
+        sheet.write_string(r, c, shown)
+    else:
+        sheet.write_number(r, c, shown, formats.get(number_format))
+
+
+def sheet_value(value: Any, column: dict) -> tuple[str | int | float, str | None]:
+    """What a spreadsheet cell holds, and its number format key ("count", "percent",
+    "number:D"): text ("[c]", "[x]", "<0.001", labels) as text, every figure as a number."""
     if value is None:
-        sheet.write_string(r, c, "[x]")
-    elif isinstance(value, bool | str):
-        sheet.write_string(r, c, str(value))
-    elif column["kind"] == "number":
+        return NOT_AVAILABLE, None
+    if isinstance(value, bool | str):
+        return str(value), None
+    if column["kind"] == "number":
         # A spreadsheet is for people: the value rounded once, half-up, as the page shows it.
         decimals = column.get("decimals", 2)
         shown = half_up(value, decimals)
         below = column.get("p_value") and (p_text(value, decimals) or "").startswith("<")
         if below:  # "<0.001", as the page shows it, not 0.000
-            sheet.write_string(r, c, p_text(value, decimals))
-        elif shown is None:
-            sheet.write_string(r, c, "[x]")
-        else:
-            sheet.write_number(r, c, float(shown), formats[f"number:{min(decimals, 4)}"])
-    else:
-        sheet.write_number(r, c, value, formats.get(column["kind"]))
+            return p_text(value, decimals), None
+        if shown is None:
+            return NOT_AVAILABLE, None
+        return float(shown), f"number:{min(decimals, 4)}"
+    return value, column["kind"]
+
+
+# The layout both spreadsheets (XLSX here, ODS in surveys.reports.export_ods) share -----
+
+NOT_FOR_PUBLICATION = N_("Not for publication: exact counts, for use inside the study only.")
+SHEET_INTROS = {
+    "contents": N_("This worksheet contains one table. Select a sheet name to go to that "
+                   "table."),
+    "notes": N_("This worksheet contains one table."),
+    "table": N_("This worksheet contains one table. Its base, notes and caveats are on the "
+                "Notes worksheet."),
+}
+
+
+def report_tables(report: dict[str, Any]) -> list[tuple[dict, dict]]:
+    """(section, table) of every table, in order: table i is on sheet Table_i."""
+    return [(s, tb) for s in report["sections"] for tb in s["tables"]]
+
+
+def sheet_intro(report: dict[str, Any], kind: str) -> str:
+    """The line under a sheet's title (cell A2). A file that is not for publication says so
+    on every sheet, in that same cell, so each table starts in the same place in both."""
+    text = t(SHEET_INTROS[kind], report["language"])
+    if report["publication"]:
+        return text
+    return f"{t(NOT_FOR_PUBLICATION, report['language'])} {text}"
+
+
+def cover_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(style: title | heading | wrap, text) of each line of the cover, from A1 down."""
+    language = report["language"]
+    lines = [
+        ("title", t(N_("Evaluation report: {study}"), language, study=report["study_name"])),
+        *([] if report["publication"] else [("wrap", t(NOT_FOR_PUBLICATION, language))]),
+        ("heading", t(N_("About these tables"), language)),
+        *([("wrap", t(N_("Tables are broken down by: {breakdown}."), language,
+                      breakdown=report["breakdown_label"]))] if report["breakdown"] else []),
+        ("wrap", t(N_("The quantitative tables of the evaluation, computed by the service from "
+                      "its database: referrals, the intervention, each survey wave, paired "
+                      "change from the end of the intervention to {wave}, and who is "
+                      "missing."), language, wave=report["follow_up"])
+         if report.get("baseline_source", "end_of_intervention") == "end_of_intervention" else
+         t(N_("The quantitative tables of the evaluation, computed by the service from "
+              "its database: each survey wave, paired change from the value stored for each "
+              "participant to {wave}, and who is missing."), language,
+           wave=report["follow_up"])),
+        ("heading", t(N_("Disclosure control"), language)),
+        ("wrap", report["disclosure"]["statement"]),
+        ("heading", t(N_("Symbols"), language)),
+        ("wrap", report["disclosure"]["symbols"]),
+        ("heading", t(N_("Per cents"), language)),
+        ("wrap", t(N_("Per cents are of each table's base, rounded half-up to whole numbers, "
+                      "so they need not add up to 100."), language)),
+        ("heading", t(N_("Contents"), language)),
+        ("wrap", t(N_("The Contents worksheet lists every table with a link to it; the Notes "
+                      "worksheet holds each table's base, notes and caveats."), language)),
+    ]
+    return lines
+
+
+def contents_table(tables: list[tuple[dict, dict]]) -> list[list[str]]:
+    """Sheet name, table title, section title: one row per table."""
+    return [[_sheet_name(i), tb["title"], s["title"]] for i, (s, tb) in enumerate(tables, 1)]
+
+
+def notes_table(tables: list[tuple[dict, dict]], language: str) -> list[list[str]]:
+    """Sheet name, kind of note, note text: each table's base, notes and caveats, and its
+    section's notes with the section's first table."""
+    rows = []
+    for i, (section, table) in enumerate(tables, start=1):
+        for kind, texts in (("base", [table["base_text"]]), ("note", table["notes"]),
+                            ("caveat", table["caveats"])):
+            for text in texts:
+                if text:
+                    rows.append([_sheet_name(i), t(KIND_LABELS[kind], language), text])
+        if i == 1 or tables[i - 2][0]["id"] != section["id"]:
+            for text in [*section["notes"], *section["caveats"]]:
+                rows.append([_sheet_name(i), t(KIND_LABELS["section"], language), text])
+    return rows
 
 
 def _unique_headers(headers: list[str]) -> list[str]:

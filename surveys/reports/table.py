@@ -39,6 +39,8 @@ class Column:
     decimals: int = 0  # for NUMBER columns
     low_base: bool = False  # percentages over a base under LOW_BASE: shown with [u]
     p_value: bool = False  # a NUMBER column of p-values: below 0.001 shown as "<0.001"
+    # False for figures about staff, not clients (a site's FTE): the evaluator rule keeps them.
+    about_clients: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "label": self.label, "kind": self.kind}
@@ -296,10 +298,12 @@ def evaluator_hidden(
                 1 <= block.people <= threshold):
             hidden.update(block.cells)
     if table.row_people:
-        # A row of that few people (a small site) is hidden whole, but for its text (a
-        # site's staffing note), and a second row with it so the total cannot give it back.
+        # A row of that few people (a small site) is hidden whole, but for its text and
+        # staffing (a site's note, its FTE), and a second row with it so the total cannot
+        # give it back.
         primary, secondary = small_groups(table.row_people, threshold)
-        text = {column.key for column in table.columns if column.kind == TEXT}
+        text = {column.key for column in table.columns
+                if column.kind == TEXT or not column.about_clients}
         hidden.update(cell for cell in every
                       if cell[0] in primary | secondary and cell[1] not in text)
     bases = breakdown_bases(table)

@@ -140,6 +140,17 @@ def evaluation_xlsx(slug: str):
                     _filename(study, report, "xlsx"))
 
 
+@bp.route("/reports/<slug>/evaluation.ods")
+@roles_required(*READERS)
+def evaluation_ods(slug: str):
+    from surveys.reports.export_ods import render_ods
+
+    study, report, _ = _evaluation(slug, "ods")
+    return download(rendered("ods", lambda: render_ods(report)),
+                    "application/vnd.oasis.opendocument.spreadsheet",
+                    _filename(study, report, "ods"))
+
+
 @bp.route("/api/studies/<slug>/reports/evaluation")
 @roles_required(*READERS)
 def evaluation_json(slug: str):

@@ -51,6 +51,7 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("reports.evaluation", "GET"): STAFF,
     ("reports.evaluation_csv", "GET"): STAFF,
     ("reports.evaluation_xlsx", "GET"): STAFF,
+    ("reports.evaluation_ods", "GET"): STAFF,
     ("reports.evaluation_json", "GET"): STAFF,
     ("reports.pairs_csv", "GET"): RESEARCH,  # row-level paired scores, with references
     # Researchers (and admins): cohort, schedule, telephone entry, row-level data.
@@ -197,7 +198,7 @@ def test_evaluator_reports_and_exports_carry_no_participant_identifiers(app, wor
         for path in ("/reports/default/paired", "/reports/default/paired.csv",
                      "/api/studies/default/reports/paired", "/reports/default/evaluation",
                      "/reports/default/evaluation.csv", "/reports/default/evaluation.xlsx",
-                     "/api/studies/default/reports/evaluation")
+                     "/reports/default/evaluation.ods", "/api/studies/default/reports/evaluation")
         for wave, extra in [("wave1", "")] + [
             ("wave2", extra) for extra in ("", "&publication=1", "&breakdown=site",
                                            "&breakdown=channel", "&breakdown=language",
