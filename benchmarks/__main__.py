@@ -1,7 +1,7 @@
 """Run every benchmark and print one table: each figure beside its reference, as a ratio.
 
     python -m benchmarks [--sizes 10000,100000,1000000]
-                         [--only web,contention,invitations,report,import]
+                         [--only web,contention,invitations,report,import,startup]
                          [--write benchmarks/results.md]
 
 Needs a PostgreSQL server: SURVEYS_BENCH_DATABASE_URL or SURVEYS_TEST_DATABASE_URL
@@ -23,6 +23,7 @@ from benchmarks import (
     bench_import,
     bench_invitations,
     bench_report,
+    bench_startup,
     bench_web,
 )
 from benchmarks.common import Figure, machine
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "invitations": bench_invitations.run,
     "report": bench_report.run,
     "import": bench_import.run,
+    "startup": bench_startup.run,  # command-line start-up; independent of the sizes
 }
 # The figures whose growth with size each benchmark reports, and how to turn them into time.
 GROWTH = [

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Flask only when an app is made: `surveys --help` must start fast
+    from flask import Flask
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -12,6 +15,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     config = dict(config or {})
     settings = config.get("SETTINGS") or Settings.from_env()
+
+    from flask import Flask
 
     from surveys.web.setup import configure  # the web layer is heavy: after the settings
     config["SETTINGS"] = settings

@@ -2,27 +2,25 @@
 
 Every command commits once at the end; bad input ends with a one-line reason
 on stderr and a non-zero exit, never a traceback.
+
+Start-up is fast (issue 16): this module imports only click. Each command imports what it
+needs when it runs; the console script checks the settings' syntax before anything (even
+`--help`), and a command opens the database (full settings check) and, only for serving or
+HTML, the Flask web app.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import AppGroup, FlaskGroup, ScriptInfo, with_appcontext
-from sqlalchemy.exc import OperationalError, ProgrammingError
-
-from surveys import audit
-from surveys.accounts import AccountError, create_user
-from surveys.cohort.importer import ImportRejected, import_cohort
-from surveys.csv_rows import CsvFileError
-from surveys.studies import StudyNotFound, default_follow_up, resolve_study, wave_by_code
 
 study_option = click.option(
     "--study", "study_slug", default=None, metavar="SLUG",
@@ -30,12 +28,114 @@ study_option = click.option(
 )
 
 
+class _Deferred:
+    """A module imported on first use (`audit.record(...)` reads as an import would)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+audit = _Deferred("surveys.audit")
+_studies = _Deferred("surveys.studies")
+
+
+def resolve_study(session, slug: str | None, *, create: bool = False):
+    return _studies.resolve_study(session, slug, create=create)
+
+
+def wave_by_code(study, code: str):
+    return _studies.wave_by_code(study, code)
+
+
+def default_follow_up(study) -> str:
+    return _studies.default_follow_up(study)
+
+
+_EXTENSIONS = "surveys.extensions"
+_WEB_APP = "surveys.web_app"
+
+
+def _flask_app():
+    """The Flask app this command runs in under `flask --app surveys` (or a test's CLI
+    runner), else None. Flask is imported by then if there is one."""
+    flask = sys.modules.get("flask")
+    if flask is None:
+        return None
+    if flask.has_app_context():
+        return flask.current_app._get_current_object()
+    flask_cli = sys.modules.get("flask.cli")
+    ctx = click.get_current_context()
+    info = ctx.find_object(flask_cli.ScriptInfo) if flask_cli else None
+    if info is None:
+        return None
+    app = info.load_app()
+    ctx.with_resource(app.app_context())  # as flask.cli.with_appcontext does
+    return app
+
+
+def _extensions() -> dict:
+    """What commands use, under the keys of the web app's `app.extensions`: the app's own
+    when there is an app, else made once per command without the web app."""
+    app = _flask_app()
+    if app is not None:
+        return app.extensions
+    root = click.get_current_context().find_root()
+    if _EXTENSIONS not in root.meta:
+        from surveys.clock import system_clock
+        from surveys.db import make_engine, make_session_factory
+        from surveys.invitations.mailer import OutboxMailer, SmtpMailer
+        from surveys.settings import Settings
+
+        settings = Settings.from_env()  # SettingsError: one line, as the app would say
+        engine = make_engine(settings.database_url)
+        root.call_on_close(engine.dispose)
+        root.meta[_EXTENSIONS] = {  # as surveys/web/setup.py `configure` makes them
+            "surveys.settings": settings,
+            "surveys.engine": engine,
+            "surveys.session_factory": make_session_factory(engine),
+            "surveys.clock": system_clock,
+            "surveys.mailer": (SmtpMailer(settings.smtp_host, settings.smtp_port)
+                               if settings.smtp_host else OutboxMailer(settings.outbox)),
+        }
+    return root.meta[_EXTENSIONS]
+
+
+def _web_app():
+    """The Flask app, for serving and for HTML (templates, Babel): the running one, else
+    made now with this command's settings and engine, its app context pushed."""
+    app = _flask_app()
+    if app is None:
+        ext = _extensions()
+        root = click.get_current_context().find_root()
+        from surveys import create_app
+
+        app = create_app({"SETTINGS": ext["surveys.settings"], "ENGINE": ext["surveys.engine"],
+                          "CLOCK": ext["surveys.clock"], "MAILER": ext["surveys.mailer"]})
+        root.with_resource(app.app_context())
+    return app
+
+
 def _session():
-    return current_app.extensions["surveys.session_factory"]()
+    return _extensions()["surveys.session_factory"]()
 
 
 def _now():
-    return current_app.extensions["surveys.clock"]()
+    return _extensions()["surveys.clock"]()
+
+
+def _loaded(*names: str) -> tuple[type, ...]:
+    """The classes named "module:Class" whose module is imported. An exception can only be
+    an instance of a loaded class, so checking these imports nothing."""
+    found = []
+    for name in names:
+        module, _, attr = name.partition(":")
+        cls = getattr(sys.modules.get(module), attr, None)
+        if cls is not None:
+            found.append(cls)
+    return tuple(found)
 
 
 def friendly_errors(command):
@@ -45,23 +145,27 @@ def friendly_errors(command):
     def wrapped(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except ImportRejected as exc:
-            # The full list of bad rows helps more than one line; the first line says it all.
-            raise click.ClickException(str(exc)) from None
-        except (CsvFileError, StudyNotFound, AccountError) as exc:
-            raise click.ClickException(str(exc)) from None
-        except (OperationalError, ProgrammingError) as exc:
-            text = str(exc.orig) if exc.orig else str(exc)
-            if "no such table" in text or "does not exist" in text:
-                raise click.ClickException(
-                    "The database has no schema yet: run `surveys db upgrade` first."
-                ) from None
-            raise click.ClickException(f"Database error: {text.splitlines()[0]}") from None
-        except OSError as exc:
-            raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
+            # Classes from modules the command imported (nothing is imported to check).
+            # An import's full list of bad rows helps more than one line; it says it all.
+            if isinstance(exc, _loaded("surveys.cohort.importer:ImportRejected",
+                                       "surveys.csv_rows:CsvFileError",
+                                       "surveys.studies:StudyNotFound",
+                                       "surveys.accounts:AccountError")):
+                raise click.ClickException(str(exc)) from None
+            if isinstance(exc, _loaded("sqlalchemy.exc:OperationalError",
+                                       "sqlalchemy.exc:ProgrammingError")):
+                text = str(exc.orig) if exc.orig else str(exc)
+                if "no such table" in text or "does not exist" in text:
+                    raise click.ClickException(
+                        "The database has no schema yet: run `surveys db upgrade` first."
+                    ) from None
+                raise click.ClickException(f"Database error: {text.splitlines()[0]}") from None
+            if isinstance(exc, OSError):
+                raise click.ClickException(
+                    f"{exc.strerror or exc}: {exc.filename or ''}") from None
             # A fault of ours, not of the input: one line for the user, the traceback
             # kept for whoever fixes it.
             log = _log_traceback()
@@ -77,7 +181,14 @@ def _log_traceback() -> str:
     import traceback
     from datetime import UTC, datetime
 
-    path = Path(current_app.instance_path) / "cli-errors.log"
+    flask = sys.modules.get("flask")
+    if flask is not None and flask.has_app_context():
+        folder = Path(flask.current_app.instance_path)
+    else:
+        from surveys.instance import instance_dir
+
+        folder = instance_dir()  # what Settings.instance is without an app
+    path = folder / "cli-errors.log"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as out:
@@ -87,7 +198,7 @@ def _log_traceback() -> str:
     return str(path)
 
 
-db_group = AppGroup("db", help="Create or migrate the database schema.")
+db_group = click.Group("db", help="Create or migrate the database schema.")
 
 
 @db_group.command("upgrade")
@@ -96,7 +207,7 @@ def db_upgrade():
     """Create or migrate the schema to the latest version (safe to run twice)."""
     from surveys.migrate import upgrade
 
-    upgrade(current_app.extensions["surveys.settings"].database_url)
+    upgrade(_extensions()["surveys.settings"].database_url)
     click.echo("Database schema is up to date.")
 
 
@@ -106,10 +217,11 @@ def db_upgrade():
 @click.option("--appointments", "appointments", type=click.Path(dir_okay=False),
               help="appointments.csv (optional)")
 @study_option
-@with_appcontext
 @friendly_errors
 def import_cohort_command(participants: str, appointments: str | None, study_slug: str | None):
     """Load clients who completed the intervention, with their stored scores."""
+    from surveys.cohort.importer import import_cohort
+
     with _session() as session:
         study = resolve_study(session, study_slug, create=True)
         result = import_cohort(
@@ -133,7 +245,6 @@ def import_cohort_command(participants: str, appointments: str | None, study_slu
 @click.option("--wave", required=True, help="Wave code, e.g. wave2")
 @click.argument("responses", type=click.Path(dir_okay=False))
 @study_option
-@with_appcontext
 @friendly_errors
 def import_responses_command(wave: str, responses: str, study_slug: str | None):
     """Load answers collected outside the web forms (e.g. by telephone)."""
@@ -157,7 +268,7 @@ def import_responses_command(wave: str, responses: str, study_slug: str | None):
                    f"{', '.join(result.drafts_replaced)}.")
 
 
-report_group = AppGroup("report", help="Reports for evaluators.")
+report_group = click.Group("report", help="Reports for evaluators.")
 
 
 @report_group.command("paired")
@@ -171,7 +282,6 @@ report_group = AppGroup("report", help="Reports for evaluators.")
 def report_paired(follow_up: str | None, fmt: str, lang: str, study_slug: str | None):
     """The paired-change report on stdout."""
     from surveys.reports.paired_change import paired_report, render_csv, render_html
-    from surveys.studies import default_follow_up
 
     with _session() as session:
         study = resolve_study(session, study_slug)
@@ -186,6 +296,7 @@ def report_paired(follow_up: str | None, fmt: str, lang: str, study_slug: str | 
     elif fmt == "csv":
         sys.stdout.write(render_csv(report))
     else:
+        _web_app()  # HTML comes from the web app's templates
         click.echo(render_html(report, lang))
 
 
@@ -223,10 +334,10 @@ def report_comparison(study_slug: str, follow_up: str | None, fmt: str, lang: st
 @report_group.command("evaluation")
 @click.option("--follow-up", "follow_up", default=None,
               help="Wave code for paired change (default: the study's last wave, e.g. wave2)")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv", "html", "xlsx"]),
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "html", "xlsx", "ods"]),
               default="json", show_default=True)
 @click.option("--output", "output", type=click.Path(dir_okay=False),
-              help="Write to this file instead of stdout (xlsx goes to a file or a pipe)")
+              help="Write to this file instead of stdout (xlsx and ods go to a file or a pipe)")
 @click.option("--publication", is_flag=True,
               help="Apply the study's disclosure rule (for anything shared outside the study)")
 @click.option("--breakdown",
@@ -242,31 +353,38 @@ def report_evaluation(follow_up: str | None, fmt: str, output: str | None, publi
     from surveys.reports.evaluation import evaluation_report
     from surveys.reports.export import render_csv as evaluation_csv
     from surveys.reports.export import render_xlsx
+    from surveys.reports.export_ods import render_ods
 
+    if output is None and fmt in ("xlsx", "ods") and sys.stdout.isatty():
+        raise click.ClickException("A spreadsheet is binary: give --output FILE.")
     with _session() as session:
         study = resolve_study(session, study_slug)
         follow_up = follow_up or default_follow_up(study)
         wave_by_code(study, follow_up)
         report = evaluation_report(session, study, follow_up=follow_up, language=lang,
                                    publication=publication, breakdown=breakdown)
+        if fmt == "xlsx":
+            body: str | bytes = render_xlsx(report)
+        elif fmt == "ods":
+            body = render_ods(report)
+        elif fmt == "json":
+            body = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        elif fmt == "csv":
+            body = evaluation_csv(report)
+        else:
+            _web_app()  # HTML comes from the web app's templates
+            body = evaluation_html(report) + "\n"
+        # Written before the audit record: a file that could not be written was not exported.
+        if output:
+            _write_export(body if isinstance(body, bytes) else body.encode("utf-8"), fmt,
+                          output)
         audit.record(session, _now(), None, "report_view", actor="cli", study=study.slug,
                      report="evaluation", follow_up=follow_up, format=fmt,
                      publication=publication, breakdown=breakdown)
         session.commit()
-    if fmt == "xlsx":
-        body: str | bytes = render_xlsx(report)
-    elif fmt == "json":
-        body = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    elif fmt == "csv":
-        body = evaluation_csv(report)
-    else:
-        body = evaluation_html(report) + "\n"
     if output:
-        Path(output).write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
         click.echo(f"Wrote the {fmt} evaluation report of study '{study.slug}' to {output}.")
     elif isinstance(body, bytes):
-        if sys.stdout.isatty():
-            raise click.ClickException("A spreadsheet is binary: give --output FILE.")
         sys.stdout.buffer.write(body)
     else:
         sys.stdout.write(body)
@@ -275,7 +393,6 @@ def report_evaluation(follow_up: str | None, fmt: str, output: str | None, publi
 @click.command("import-referrals")
 @click.argument("referrals", type=click.Path(dir_okay=False))
 @study_option
-@with_appcontext
 @friendly_errors
 def import_referrals_command(referrals: str, study_slug: str | None):
     """Load referral management information per site (referrals.csv, see README)."""
@@ -295,7 +412,6 @@ def import_referrals_command(referrals: str, study_slug: str | None):
 @click.command("links")
 @click.option("--wave", required=True, help="Wave code, e.g. wave1")
 @study_option
-@with_appcontext
 @friendly_errors
 def links(wave: str, study_slug: str | None):
     """participant_ref,url for every issued, unanswered invitation of a wave (CSV)."""
@@ -305,8 +421,9 @@ def links(wave: str, study_slug: str | None):
 
     from surveys.invitations import link_for, open_links
     from surveys.models import Study
+    from surveys.studies import StudyNotFound
 
-    settings = current_app.extensions["surveys.settings"]
+    settings = _extensions()["surveys.settings"]
     writer = csv.writer(sys.stdout, lineterminator="\n")
     with _session() as session:
         # Without --study, every study's open links: telephoning researchers want them all.
@@ -331,7 +448,6 @@ def links(wave: str, study_slug: str | None):
 
 @click.command("demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing (exit 0) when studies exist already.")
-@with_appcontext
 @friendly_errors
 def demo(if_empty: bool):
     """Load the synthetic demo cohort (published figures) into an empty database."""
@@ -339,8 +455,8 @@ def demo(if_empty: bool):
 
     with _session() as session:
         try:
-            summary = load_demo(session, _now(), current_app.extensions["surveys.settings"],
-                                current_app.extensions["surveys.mailer"])
+            summary = load_demo(session, _now(), _extensions()["surveys.settings"],
+                                _extensions()["surveys.mailer"])
         except DemoNotEmpty as exc:
             if if_empty:
                 click.echo("The database already holds studies; the demo was not loaded again.")
@@ -356,10 +472,11 @@ def demo(if_empty: bool):
 @click.option("--password", envvar="SURVEYS_NEW_PASSWORD", prompt=True, hide_input=True,
               confirmation_prompt=True,
               help="Prompted for when not given (or SURVEYS_NEW_PASSWORD)")
-@with_appcontext
 @friendly_errors
 def create_user_command(email: str, role: str, password: str):
     """Create a staff account."""
+    from surveys.accounts import create_user
+
     with _session() as session:
         user = create_user(session, email, password, role)
         audit.record(session, _now(), None, "account_created", actor="cli", email=user.email,
@@ -369,26 +486,24 @@ def create_user_command(email: str, role: str, password: str):
 
 
 @click.command("dispatch")
-@with_appcontext
 @friendly_errors
 def dispatch_once():
     """Run one dispatcher pass now (issue due questionnaires, send email, close old links)."""
     from scheduler.jobs import dispatch
 
-    ext = current_app.extensions
+    ext = _extensions()
     report = dispatch(ext["surveys.session_factory"], _now(), ext["surveys.settings"],
                       ext["surveys.mailer"])
     click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in vars(report).items()))
 
 
 @click.command("scheduler")
-@with_appcontext
 @friendly_errors
 def scheduler_only():
     """Run the dispatcher on its schedule without the web app (production: one or more)."""
     from scheduler.runner import make_scheduler
 
-    ext = current_app.extensions
+    ext = _extensions()
     click.echo(f"Dispatcher running every {ext['surveys.settings'].dispatch_interval} s; "
                "press Ctrl+C to stop.")
     scheduler = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
@@ -401,7 +516,6 @@ def scheduler_only():
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-@with_appcontext
 @friendly_errors
 def run(host: str, port: int, threads: int):
     """Serve the web app and run the scheduler in one process."""
@@ -409,7 +523,7 @@ def run(host: str, port: int, threads: int):
 
     from scheduler.runner import make_scheduler
 
-    app = current_app._get_current_object()
+    app = _web_app()
     ext = app.extensions
     if not os.environ.get("SURVEYS_BASE_URL"):
         # Links in emails should point at the address actually served.
@@ -434,7 +548,6 @@ def run(host: str, port: int, threads: int):
               help="Delete their submitted responses too (by default they are kept, "
                    "anonymous and unlinked, without free-text answers).")
 @study_option
-@with_appcontext
 @friendly_errors
 def erase_participant_command(ref: str, delete_responses: bool, study_slug: str | None):
     """Erase one participant on request and print what was removed (see surveys/privacy.py)."""
@@ -449,8 +562,8 @@ def erase_participant_command(ref: str, delete_responses: bool, study_slug: str 
         ref_digest,
     )
 
-    settings = current_app.extensions["surveys.settings"]
-    mailer = current_app.extensions["surveys.mailer"]
+    settings = _extensions()["surveys.settings"]
+    mailer = _extensions()["surveys.mailer"]
     with _session() as session:
         study = resolve_study(session, study_slug)
         try:
@@ -468,12 +581,11 @@ def erase_participant_command(ref: str, delete_responses: bool, study_slug: str 
     click.echo("\n".join(report.lines()))
 
 
-study_group = AppGroup("study", help="Define studies: waves, instruments, measures, arms.")
+study_group = click.Group("study", help="Define studies: waves, instruments, measures, arms.")
 
 
 @study_group.command("apply")
 @click.argument("definition", type=click.Path(dir_okay=False))
-@with_appcontext
 @friendly_errors
 def study_apply(definition: str):
     """Create a study from STUDY.yaml, or bring the study with its slug in line with it."""
@@ -502,7 +614,6 @@ def study_apply(definition: str):
 
 @study_group.command("show")
 @click.argument("slug")
-@with_appcontext
 @friendly_errors
 def study_show(slug: str):
     """Print a study's definition as YAML that `surveys study apply` accepts back."""
@@ -522,7 +633,6 @@ def study_show(slug: str):
 @click.option("--language", default="en", show_default=True, metavar="en|cy",
               help="Language of the labels of a .sav or .dta")
 @study_option
-@with_appcontext
 @friendly_errors
 def export_responses_command(wave: str, fmt: str, output: str | None, language: str,
                              study_slug: str | None):
@@ -556,7 +666,6 @@ def export_responses_command(wave: str, fmt: str, output: str | None, language: 
 @click.option("--language", default="en", show_default=True, metavar="en|cy",
               help="Language of the labels of a .sav or .dta")
 @study_option
-@with_appcontext
 @friendly_errors
 def export_pairs_command(follow_up: str, fmt: str, output: str | None, language: str,
                          study_slug: str | None):
@@ -587,7 +696,6 @@ def export_pairs_command(follow_up: str, fmt: str, output: str | None, language:
 @click.option("--language", default="en", show_default=True, metavar="en|cy",
               help="Language of the headings and value labels")
 @study_option
-@with_appcontext
 @friendly_errors
 def codebook_command(fmt: str, output: str | None, language: str, study_slug: str | None):
     """Every variable of a study's exports: name, question text, values, routing..."""
@@ -640,26 +748,20 @@ def register(app) -> None:
         app.cli.add_command(command)
 
 
-def _create_app():
-    from surveys import create_app
+class SurveysGroup(click.Group):
+    """The console script. A plain click group (not Flask's): `--help` and every command load
+    only what they need. The settings' syntax is checked first, so a setting that cannot
+    work is one line (exit 1) whatever was asked, `--help` included."""
 
-    # A setting that cannot work raises SettingsError, a ClickException: one line, exit 1.
-    return create_app()
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from surveys.settings import check_env
 
-
-class SurveysGroup(FlaskGroup):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        # FlaskGroup prints a traceback when the app cannot be built while listing
-        # commands (`surveys --help`); load it first so a bad setting is one line there too.
-        ctx.ensure_object(ScriptInfo).load_app()
-        return super().list_commands(ctx)
+        check_env()  # SettingsError is a ClickException: one line
+        return super().parse_args(ctx, args)
 
 
 main = SurveysGroup(
     name="surveys",
     help="Survey and outcomes service for health-and-work programmes.",
-    create_app=_create_app,
-    add_default_commands=False,
-    add_version_option=False,
-    load_dotenv=False,
+    commands=COMMANDS,
 )

@@ -6,44 +6,15 @@ so one process can share one engine and tests can point everything at one URL.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
-CHECKOUT = Path(__file__).resolve().parent.parent
-
-
-def instance_dir() -> Path:
-    """The instance folder (secret key, embedded database, outbox), never the working directory.
-
-    SURVEYS_INSTANCE_DIR (SURVEYS_INSTANCE_PATH is its older name), else `instance/` of the
-    source checkout the package runs from, else a per-user data folder. A fixed place,
-    because personal links are derived from the secret kept there: a command run from
-    another folder must find the same one.
-    """
-    chosen = os.environ.get("SURVEYS_INSTANCE_DIR") or os.environ.get("SURVEYS_INSTANCE_PATH")
-    if chosen:
-        return Path(chosen).expanduser().absolute()
-    if (CHECKOUT / "pyproject.toml").is_file():
-        return CHECKOUT / "instance"
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home).expanduser().absolute() / "surveys"
+# Re-exported: they live apart so settings can be read without SQLAlchemy.
+from surveys.instance import CHECKOUT, database_url, instance_dir  # noqa: F401
 
 
 class Base(DeclarativeBase):
     pass
-
-
-def database_url() -> str:
-    """The URL from SURVEYS_DATABASE_URL, else an embedded SQLite file in the instance folder."""
-    url = os.environ.get("SURVEYS_DATABASE_URL")
-    if url:
-        return url
-    instance = instance_dir()
-    instance.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{instance / 'surveys.sqlite3'}"
 
 
 def make_engine(url: str | None = None) -> Engine:

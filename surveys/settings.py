@@ -9,19 +9,19 @@ what it expects (`SettingsError`), never a traceback.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
-from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from surveys import tokens
-from surveys.db import database_url, instance_dir, make_engine
+from surveys.instance import database_url, instance_dir
+
+# SQLAlchemy, the database driver and email_validator are imported only where needed:
+# `check_env` runs before every command, `surveys --help` included, and must stay cheap.
 
 KEY_MISMATCH = (
     "The secret key does not match this database's issued links; set SURVEYS_SECRET_KEY "
@@ -57,7 +57,11 @@ def _base_url() -> str:
 
 
 def _mail_from() -> str:
-    value = os.environ.get("SURVEYS_MAIL_FROM", "").strip() or "surveys@example.org"
+    value = os.environ.get("SURVEYS_MAIL_FROM", "").strip()
+    if not value:
+        return "surveys@example.org"
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(value, check_deliverability=False)  # syntax only, as for staff
     except EmailNotValidError:
@@ -66,8 +70,19 @@ def _mail_from() -> str:
     return value
 
 
+def _url_syntax() -> None:
+    """What SQLAlchemy's make_url refuses (no `name://` at the start), without SQLAlchemy."""
+    url = os.environ.get("SURVEYS_DATABASE_URL")
+    if url and not re.match(r"[\w+]+://", url):
+        raise SettingsError(f"SURVEYS_DATABASE_URL is not a database URL: expected e.g. "
+                            f"{URL_EXAMPLE}.")
+
+
 def _checked_database_url() -> str:
     """The database URL, refused at once if it cannot name a database we can open."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     try:
         url = database_url()
     except OSError as exc:
@@ -95,6 +110,11 @@ def _issued_links(url: str) -> list[tuple[str, str]]:
     Read through the unique index on the token hash, so this stays instant on any size.
     Also proves the database can be reached before anything starts.
     """
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from surveys.db import make_engine
+
     try:
         engine = make_engine(url)
     except ImportError as exc:
@@ -206,34 +226,45 @@ class Settings:
     def from_env(cls) -> Settings:
         """Read and check every setting; SettingsError (one line) for any that cannot work."""
         # Cheap checks first, so a typo is reported before the database is touched.
-        smtp_host = os.environ.get("SURVEYS_SMTP_HOST", "").strip() or None
-        smtp_port = _integer("SURVEYS_SMTP_PORT", 25, 1, 65535, "a port number from 1 to 65535")
-        dispatch_interval = _integer("SURVEYS_DISPATCH_INTERVAL", 60, 1, None,
-                                     "a whole number of seconds, 1 or more")
-        cleanup = _integer("SURVEYS_CONTACT_CLEANUP_MINUTES", 60, 1, None,
-                           "a whole number of minutes, 1 or more")
-        proxy_hops = _integer("SURVEYS_PROXY_HOPS", 0, 0, None, "a whole number, 0 or more")
-        report_concurrency = _integer("SURVEYS_REPORT_CONCURRENCY",
-                                      max(1, (os.cpu_count() or 2) // 2), 1, None,
-                                      "a whole number, 1 or more")
-        base_url = _base_url()
-        mail_from = _mail_from()
-        instance = instance_dir()
-        if instance.exists() and not instance.is_dir():
-            raise SettingsError(f"SURVEYS_INSTANCE_DIR must be a folder; {instance} is a file.")
+        cheap = _cheap_settings()
+        instance = cheap.pop("instance")
         url = _checked_database_url()
         return cls(
             database_url=url,
             secret_key=_secret(instance, _issued_links(url)),
-            base_url=base_url,
-            smtp_host=smtp_host,
-            smtp_port=smtp_port,
-            mail_from=mail_from,
             # Without an SMTP server, messages go to files a person can open.
-            outbox=None if smtp_host else instance / "outbox",
-            dispatch_interval=dispatch_interval,
-            contact_cleanup_minutes=cleanup,
+            outbox=None if cheap["smtp_host"] else instance / "outbox",
             instance=instance,
-            proxy_hops=proxy_hops,
-            report_concurrency=report_concurrency,
+            **cheap,
         )
+
+
+def check_env() -> None:
+    """Every check that needs neither the database nor a heavy import (the syntax of each
+    variable): run before any command and `surveys --help`, so a typo is one line at once.
+    The rest (driver, connection, secret key) is checked when a command builds Settings."""
+    _cheap_settings()
+
+
+def _cheap_settings() -> dict:
+    """The settings read from variables alone, each checked; no database, no heavy import."""
+    smtp_host = os.environ.get("SURVEYS_SMTP_HOST", "").strip() or None
+    smtp_port = _integer("SURVEYS_SMTP_PORT", 25, 1, 65535, "a port number from 1 to 65535")
+    dispatch_interval = _integer("SURVEYS_DISPATCH_INTERVAL", 60, 1, None,
+                                 "a whole number of seconds, 1 or more")
+    cleanup = _integer("SURVEYS_CONTACT_CLEANUP_MINUTES", 60, 1, None,
+                       "a whole number of minutes, 1 or more")
+    proxy_hops = _integer("SURVEYS_PROXY_HOPS", 0, 0, None, "a whole number, 0 or more")
+    report_concurrency = _integer("SURVEYS_REPORT_CONCURRENCY",
+                                  max(1, (os.cpu_count() or 2) // 2), 1, None,
+                                  "a whole number, 1 or more")
+    base_url = _base_url()
+    mail_from = _mail_from()
+    instance = instance_dir()
+    if instance.exists() and not instance.is_dir():
+        raise SettingsError(f"SURVEYS_INSTANCE_DIR must be a folder; {instance} is a file.")
+    _url_syntax()
+    return dict(base_url=base_url, smtp_host=smtp_host, smtp_port=smtp_port,
+                mail_from=mail_from, dispatch_interval=dispatch_interval,
+                contact_cleanup_minutes=cleanup, instance=instance, proxy_hops=proxy_hops,
+                report_concurrency=report_concurrency)

@@ -1,0 +1,98 @@
+"""Command-line start-up: `surveys --help` and one small command, time and peak memory.
+
+Ours: the installed `surveys` console script, as an operator runs it, on the embedded
+SQLite database of a fresh instance folder holding the demo (`surveys demo`): `--help`,
+and `links --study ehd-live --wave wave1` (three open links: settings checked, the
+database opened, the models loaded, one audit record written). Reference: a click
+program that does nothing (`python -c "import click"`), the floor of any such command
+line. Runs are interleaved (reference, --help, links, then again) so load on the
+machine falls on all three alike; each figure is the median of `RUNS`.
+
+Every run is started by a small launcher that forks and execs it, so the peak memory
+read back (`wait4`) is the command's own, not this process's (see common.peak_rss_mb).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.common import BIN, Figure
+
+RUNS = 7
+HELP_GOAL = 0.3  # seconds (issue 16, item 5)
+COMMAND_GOAL = 0.5
+SMALL_COMMAND = ["links", "--study", "ehd-live", "--wave", "wave1"]
+
+# Forks, execs argv[1:] with stdout discarded, prints seconds, peak KiB and exit status.
+LAUNCHER = """\
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def measure(argv: list[str], env: dict, cwd: Path) -> tuple[float, float]:
+    """(seconds, peak MiB) of one run of argv; raises if it fails."""
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+    seconds, kib, status = done.stdout.split()
+    if done.returncode != 0 or status != "0":
+        raise RuntimeError(f"{' '.join(argv)} failed ({status}):\n{done.stderr[-2000:]}")
+    return float(seconds), int(kib) / 1024
+
+
+def run(sizes: list[int]) -> list[Figure]:
+    """Independent of the sizes: start-up does not read the data (size 0: the demo)."""
+    surveys = str(BIN / "surveys")
+    cases = {
+        "reference": [sys.executable, "-c", "import click"],
+        "help": [surveys, "--help"],
+        "command": [surveys, *SMALL_COMMAND],
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEYS_")}
+        env["SURVEYS_INSTANCE_DIR"] = str(Path(folder) / "instance")
+        for args in (["db", "upgrade"], ["demo"]):
+            subprocess.run([surveys, *args], env=env, cwd=folder, check=True,
+                           capture_output=True, timeout=600)
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+        for _ in range(RUNS):
+            for name, argv in cases.items():
+                runs[name].append(measure(argv, env, Path(folder)))
+
+    def median(name: str, index: int) -> float:
+        return statistics.median(r[index] for r in runs[name])
+
+    ref_what = '`python -c "import click"`'
+    command = "surveys " + " ".join(SMALL_COMMAND)
+    help_s, command_s = median("help", 0), median("command", 0)
+    return [
+        Figure("startup", 0, "`surveys --help` time (median)", help_s, "s",
+               f"{ref_what}, s", median("reference", 0), higher_is_better=False,
+               goal=f"< {HELP_GOAL} s", met=help_s < HELP_GOAL,
+               extra={"runs": runs["help"], "reference_runs": runs["reference"]}),
+        Figure("startup", 0, "`surveys --help` peak memory", median("help", 1), "MB",
+               f"{ref_what}, MB", median("reference", 1), higher_is_better=False),
+        Figure("startup", 0, f"`{command}` time (median, demo, SQLite)", command_s, "s",
+               f"{ref_what}, s", median("reference", 0), higher_is_better=False,
+               goal=f"< {COMMAND_GOAL} s", met=command_s < COMMAND_GOAL,
+               extra={"runs": runs["command"]}),
+        Figure("startup", 0, f"`{command}` peak memory", median("command", 1), "MB",
+               f"{ref_what}, MB", median("reference", 1), higher_is_better=False),
+    ]
+
+
+if __name__ == "__main__":
+    for figure in run([]):
+        print(f"{figure.what}: {figure.value:.3g} {figure.unit} "
+              f"(reference {figure.reference:.3g}, goal {figure.goal or '-'})")
