@@ -563,15 +563,18 @@ def _share(count: Any, base: Any) -> Any:
     return Fraction(100 * count, base)
 
 
-def _estimate(value: Any, low: Any, high: Any, decimals: int) -> str | None:
-    """ "23.9 (19.7 to 28.8)"; the estimate alone without its interval; None when none."""
+def _estimate(value: Any, low: Any, high: Any, decimals: int,
+              language: str = "en") -> str | None:
+    """ "23.9 (19.7 to 28.8)" ("23.9 (19.7 i 28.8)" in Welsh); the estimate alone without its
+    interval; None when none."""
     if value is None:
         return None
     if isinstance(value, str):
         return value
     if low is None and high is None:
         return _fmt(value, decimals)
-    return f"{_fmt(value, decimals)} ({_fmt(low, decimals)} to {_fmt(high, decimals)})"
+    return t(N_("{estimate} ({low} to {high})"), language, estimate=_fmt(value, decimals),
+             low=_fmt(low, decimals), high=_fmt(high, decimals))
 
 
 def _figures(key: str, label: str) -> Column:
@@ -628,12 +631,12 @@ def _page_binary(report: dict, source: Table, language: str) -> list[Table]:
         shares.rows.append(Row(row.key, row.label, {
             **{f"{p}_n": c.get(f"{p}_n") for p in ("first", "second")},
             **{f"{p}_percent": _estimate(_share(c.get(f"{p}_better"), c.get(f"{p}_n")),
-                                         c.get(f"{p}_ci_low"), c.get(f"{p}_ci_high"), 1)
+                                         c.get(f"{p}_ci_low"), c.get(f"{p}_ci_high"), 1, language)
                for p in ("first", "second")}}))
         differences.rows.append(Row(row.key, row.label, {
             "fisher_p": c.get("fisher_p"),
-            "rd": _estimate(c.get("rd"), c.get("rd_low"), c.get("rd_high"), 1),
-            "rr": _estimate(c.get("rr"), c.get("rr_low"), c.get("rr_high"), 2)}))
+            "rd": _estimate(c.get("rd"), c.get("rd_low"), c.get("rd_high"), 1, language),
+            "rr": _estimate(c.get("rr"), c.get("rr_low"), c.get("rr_high"), 2, language)}))
     return [shares, differences]
 
 
@@ -654,7 +657,7 @@ def _page_two_by_two(report: dict, source: Table, language: str) -> Table:
         c = row.cells
         cells = {k: c.get(k) for k in ("better", "other", TOTAL)}
         cells["better_percent"] = _estimate(_share(c.get("better"), c.get(TOTAL)),
-                                            c.get("ci_low"), c.get("ci_high"), 1)
+                                            c.get("ci_low"), c.get("ci_high"), 1, language)
         table.rows.append(Row(row.key, row.label, cells, kind=row.kind))
     return table
 
@@ -695,8 +698,8 @@ def _page_scale(report: dict, source: Table, language: str) -> list[Table]:
         arms_table.rows.append(Row(row.key, row.label, {k: c.get(k) for k in keep}))
         differences.rows.append(Row(row.key, row.label, {
             "mw_p": c.get("mw_p"),
-            "md": _estimate(c.get("md"), c.get("md_low"), c.get("md_high"), 2),
-            "hl": _estimate(c.get("hl"), c.get("hl_low"), c.get("hl_high"), 2),
+            "md": _estimate(c.get("md"), c.get("md_low"), c.get("md_high"), 2, language),
+            "hl": _estimate(c.get("hl"), c.get("hl_low"), c.get("hl_high"), 2, language),
             "hl_confidence": c.get("hl_confidence")}))
     for column, label in (("mw_method", N_("Mann-Whitney method (SciPy)")),
                           ("md_method", N_("Difference in means: interval method")),

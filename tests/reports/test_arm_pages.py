@@ -252,3 +252,14 @@ def test_the_page_shows_every_per_cent_of_the_comparison_to_one_decimal(comparis
     shares = {row["key"]: row["cells"]["better_percent"]
               for row in tables["comparison-binary-job_entry"]["rows"]}
     assert shares["total"] == "29.3" and shares[SECOND].startswith("17.9 ("), shares
+
+
+def test_in_welsh_every_interval_reads_i_not_to(client, comparison):
+    """Numbers in Welsh: "23.9 (19.7 i 28.8)", in the comparison and in the whole-study
+    tables alike."""
+    html = _page(client, "researcher@example.org",
+                 f"/reports/{SLUG}/paired?follow_up=follow&lang=cy")
+    text = _text(html)
+    number = r"-?[\d.]+%?"
+    assert re.search(rf"\({number} i {number}\)", text), "no Welsh interval shown"
+    assert not re.findall(rf"{number} to {number}", text)
