@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
-from analysis.caveats import INDICATIVE_BELOW, Caveat
+from analysis.caveats import INDICATIVE_BELOW, N_, Caveat
 from analysis.intervals import Interval, proportion_ci
 from analysis.rounding import half_up, percent_half_up, places, significant
 
@@ -68,26 +68,30 @@ MW_CONTINUITY = True
 MW_EXACT_MAX_PRODUCT = 2500
 HL_EXACT = "hodges-lehmann-exact"
 HL_NORMAL = "hodges-lehmann-normal"
-HL_EXACT_TEXT = (
+HL_EXACT_TEXT = N_(
     "Hodges-Lehmann shift: median of all n1 n2 first-minus-second differences; interval "
     "[D(c), D(n1 n2 + 1 - c)] of the sorted differences, c the largest with "
     "P(U <= c - 1) <= (1 - confidence)/2 under the exact (untied) Mann-Whitney distribution "
     "(Hollander & Wolfe; as R's wilcox.test(x, y, conf.int = TRUE))"
 )
-HL_NORMAL_TEXT = (
+HL_NORMAL_TEXT = N_(
     "Hodges-Lehmann shift: median of all n1 n2 first-minus-second differences; interval "
     "[D(c), D(n1 n2 + 1 - c)], c = floor(n1 n2 / 2 + z(alpha/2) s + 1/2) from the normal "
     "approximation to the Mann-Whitney distribution (s with the tie correction)"
 )
-RISK_DIFFERENCE_TEXT = (
+RISK_DIFFERENCE_TEXT = N_(
     "Newcombe (1998, Stat Med 17:873-890) method 10, hybrid score: from the Wilson intervals "
     "(l1, u1), (l2, u2) of the two shares, d - sqrt((p1 - l1)^2 + (u2 - p2)^2) to "
     "d + sqrt((u1 - p1)^2 + (p2 - l2)^2)"
 )
-RISK_RATIO_TEXT = (
+RISK_RATIO_TEXT = N_(
     "Koopman (1984, Biometrics 40:513-517) score interval: the ratios phi whose score "
     "statistic, with both shares re-estimated under p1 = phi p2, is at most the chi-square(1) "
     "quantile at the confidence level; found by root finding"
+)
+WELCH_TEXT = N_(
+    "Welch t interval: scipy.stats.ttest_ind(first, second, equal_var=False)"
+    ".confidence_interval()"
 )
 # Above this many distinct differences (non-whole values), the Hodges-Lehmann shift is refused.
 HL_MAX_PAIRS_OF_VALUES = 20_000_000
@@ -379,8 +383,7 @@ class ScaleComparison:
         return {
             "mann_whitney": "scipy.stats.mannwhitneyu(first, second, method=..., "
             "use_continuity=True, alternative='two-sided')",
-            "mean_difference": "Welch t interval: scipy.stats.ttest_ind(first, second, "
-            "equal_var=False).confidence_interval()",
+            "mean_difference": WELCH_TEXT,
             "hodges_lehmann": HL_NORMAL_TEXT if hl and hl.method == HL_NORMAL else HL_EXACT_TEXT,
         }
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from analysis.caveats import Caveat
+from analysis.caveats import N_, Caveat
 from analysis.rounding import places, significant
 
 ALTERNATIVE = "two-sided"
@@ -29,14 +29,14 @@ MAX_RESAMPLES = 2_000_000
 # Sampling stops once the estimate is this many standard errors away from alpha, so that
 # Monte Carlo error cannot flip the flag (or at MAX_RESAMPLES, with the error stated).
 SEPARATION = 4.0
-P_DEFINITION = (
+P_DEFINITION = N_(
     "two-sided p = P(|U - n1 n2 / 2| >= |u - n1 n2 / 2|) under random regrouping of the "
     "pooled scores (tied scores share their average rank): the chance of a U at least as far "
     "from its expected value as the one observed, in either direction. This is not SciPy's "
     "doubled smaller tail, which differs when ties make the distribution of U asymmetric."
 )
-EXACT_METHOD = "exact: the permutation distribution of U over all C(n1 + n2, n1) regroupings"
-MONTE_CARLO_METHOD = (
+EXACT_METHOD = N_("exact: the permutation distribution of U over all C(n1 + n2, n1) regroupings")
+MONTE_CARLO_METHOD = N_(
     "Monte Carlo: {n_resamples} random regroupings (numpy default_rng({seed}), "
     "multivariate_hypergeometric), drawn {batch} at a time until p is at least {sep} standard "
     "errors from {alpha}; standard error of p {se}"

@@ -16,17 +16,17 @@ from typing import Any
 
 from scipy import stats
 
-from analysis.caveats import Caveat, english
+from analysis.caveats import N_, Caveat, english
 from analysis.intervals import Interval, mean_t_interval_from_counts, proportion_ci
-from analysis.paired import mean_from_counts, median_from_counts, share_dict
+from analysis.paired import STUDENT_T_TEXT, mean_from_counts, median_from_counts, share_dict
 
 MCNEMAR_METHOD = "exact"  # the contract's name for the test's method
-MCNEMAR_TEXT = (
+MCNEMAR_TEXT = N_(
     "exact McNemar test: two-sided binomial test of improved against deteriorated (the pairs "
     "whose answer changed), scipy.stats.binomtest(improved, improved + deteriorated, p=0.5)"
 )
 NEWCOMBE_METHOD = "newcombe-10"
-NEWCOMBE_TEXT = (
+NEWCOMBE_TEXT = N_(
     "Newcombe (1998, Stat Med 17:2635-2650) method 10: Wilson score intervals for the shares "
     "at the better answer before and after, combined by square-and-add with the "
     "continuity-corrected correlation phi (0 when a margin of the 2x2 table is empty or "
@@ -375,7 +375,7 @@ class OutcomeScale:
 
     @property
     def methods(self) -> dict[str, str]:
-        return {"mean_ci": "Student t interval, n - 1 degrees of freedom"}
+        return {"mean_ci": STUDENT_T_TEXT}
 
     def to_contract_dict(self, caveats: Sequence[Caveat] | None = None) -> dict[str, Any]:
         """Contract section 6 entry of an outcome (baseline: false) scale measure."""

@@ -9,14 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from analysis.caveats import N_
 from analysis.signed_rank import signed_rank_null_pmf
 
 PROPORTION_METHODS = ("wilson", "wilsoncc", "exact")  # SciPy names; "exact" is Clopper-Pearson
-HODGES_LEHMANN_METHOD = (
+HODGES_LEHMANN_METHOD = N_(
     "Hodges-Lehmann estimate (median of Walsh averages) with the distribution-free interval "
     "from the exact signed-rank distribution (Hollander & Wolfe)"
 )
-HODGES_LEHMANN_NORMAL_METHOD = (
+HODGES_LEHMANN_NORMAL_METHOD = N_(
     "Hodges-Lehmann estimate (median of Walsh averages) with the distribution-free interval, "
     "critical value from the normal approximation to the signed-rank distribution"
 )
@@ -25,7 +26,7 @@ HODGES_LEHMANN_NORMAL_METHOD = (
 HL_EXACT_MAX_N = 1000
 # Whole-number changes spanning at most this many values take the histogram route.
 HL_COUNTS_MAX_SPAN = 100_000
-T_INTERVAL_METHOD = "t interval: mean +/- t(n-1) * sd / sqrt(n)"
+T_INTERVAL_METHOD = N_("t interval: mean +/- t(n-1) * sd / sqrt(n)")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from analysis.caveats import Caveat, english
+from analysis.caveats import N_, Caveat, english
 from analysis.intervals import (
     HODGES_LEHMANN_METHOD,
     HodgesLehmann,
@@ -31,11 +31,22 @@ from analysis.signed_rank import (
     wilcoxon_test,
 )
 
-SIGN_TEST_METHOD = (
+SIGN_TEST_METHOD = N_(
     "exact two-sided binomial test of improved against deteriorated, zero changes left out "
     "(scipy.stats.binomtest, p=0.5)"
 )
-RANK_BISERIAL_METHOD = (
+# Method texts are marked for translation (N_): pages translate them (surveys.reports.methods);
+# the JSON and CSV keep them in English.
+WILCOXON_TEXT = N_(
+    "two-sided Wilcoxon signed-rank test on the non-zero changes (SciPy's "
+    "zero_method={zero_method}), method {method}: {null_distribution}"
+)
+WILCOXON_NOT_CALCULATED = N_(
+    "two-sided Wilcoxon signed-rank test on the non-zero changes (SciPy's "
+    "zero_method={zero_method}), not calculated (the caveats say why)"
+)
+STUDENT_T_TEXT = N_("Student t interval, n - 1 degrees of freedom")
+RANK_BISERIAL_METHOD = N_(
     "matched-pairs rank-biserial correlation, Kerby's simple difference formula "
     "(W+ - W-) / (W+ + W-), zero changes left out"
 )
@@ -72,15 +83,16 @@ class PairedChange:
         return {
             "sign_test": SIGN_TEST_METHOD,
             "wilcoxon": (
-                f"two-sided Wilcoxon signed-rank test on the non-zero changes (SciPy's "
-                f"zero_method={self.wilcoxon.zero_method!r}), "
-                + (f"method {self.wilcoxon.method}: {self.wilcoxon.null_distribution or '-'}"
-                   if self.wilcoxon.method else "not calculated (the caveats say why)")
+                WILCOXON_TEXT.format(zero_method=repr(self.wilcoxon.zero_method),
+                                     method=self.wilcoxon.method,
+                                     null_distribution=self.wilcoxon.null_distribution or "-")
+                if self.wilcoxon.method else
+                WILCOXON_NOT_CALCULATED.format(zero_method=repr(self.wilcoxon.zero_method))
             ),
             "share_ci": (
                 f"scipy.stats.binomtest(...).proportion_ci, method={self.proportion_method!r}"
             ),
-            "mean_change_ci": "Student t interval, n - 1 degrees of freedom",
+            "mean_change_ci": STUDENT_T_TEXT,
             "hodges_lehmann": (
                 self.hodges_lehmann.interval.method
                 if self.hodges_lehmann and self.hodges_lehmann.interval

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from analysis.caveats import N_
+
 ZERO_METHOD = "wilcox"
 ALTERNATIVE = "two-sided"
 # Largest number of non-zero changes for which the exact null distribution is worked out.
@@ -23,12 +25,12 @@ ALTERNATIVE = "two-sided"
 MAX_EXACT_NONZERO = 400
 # Kept for callers of the old name (sign patterns are no longer listed one by one).
 MAX_EXACT_PERMUTATION = MAX_EXACT_NONZERO
-EXACT_NULL = (
+EXACT_NULL = N_(
     "exact null distribution of W+ over all 2**k equally likely sign patterns, tied changes "
     "sharing their average (mid-)rank, worked out by convolution over the doubled ranks; "
     "the same p as scipy.stats.wilcoxon(method=PermutationMethod(n_resamples=2**k))"
 )
-ASYMPTOTIC_NULL = (
+ASYMPTOTIC_NULL = N_(
     "normal approximation to the null distribution of W+, tie-corrected variance and "
     "continuity correction (scipy.stats.wilcoxon method='asymptotic', correction=True)"
 )

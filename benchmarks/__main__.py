@@ -1,7 +1,7 @@
 """Run every benchmark and print one table: each figure beside its reference, as a ratio.
 
     python -m benchmarks [--sizes 10000,100000,1000000]
-                         [--only web,contention,invitations,report,import,startup]
+                         [--only web,contention,invitations,report,evaluation,import,startup]
                          [--write benchmarks/results.md]
 
 Needs a PostgreSQL server: SURVEYS_BENCH_DATABASE_URL or SURVEYS_TEST_DATABASE_URL
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from benchmarks import (
     bench_contention,
+    bench_evaluation,
     bench_import,
     bench_invitations,
     bench_report,
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "contention": bench_contention.run,
     "invitations": bench_invitations.run,
     "report": bench_report.run,
+    "evaluation": bench_evaluation.run,  # also the demo (333 clients, SQLite)
     "import": bench_import.run,
     "startup": bench_startup.run,  # command-line start-up; independent of the sizes
 }
@@ -42,6 +44,8 @@ GROWTH = [
     ("contention", bench_contention.CLIENT_P50, lambda f: f.value / 1000),
     ("invitations", "invitations issued/s (dispatcher pass)", lambda f: f.size / f.value),
     *[("report", bench_report.time_what(v), lambda f: f.value) for v in bench_report.NAMES],
+    *[("evaluation", bench_evaluation.variant_name(b, "report"), lambda f: f.value)
+      for b in (None, "site", "channel")],
     ("import", "cohort import rows/s", lambda f: f.size / f.value),
 ]
 

@@ -271,6 +271,26 @@ def import_responses_command(wave: str, responses: str, study_slug: str | None):
 report_group = click.Group("report", help="Reports for evaluators.")
 
 
+def _cached_report(session, study, name: str, options: dict, build):
+    """build(), or the copy kept in the instance's report cache (the files the web app
+    shares, surveys/reports/cache.py) while the study's data has not changed."""
+    import hashlib
+
+    from surveys.instance import instance_dir
+    from surveys.reports.cache import ReportCache, data_version
+
+    version = data_version(session, study.id)
+    if version is None:
+        return build()
+    settings = _extensions()["surveys.settings"]
+    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
+    cache = ReportCache(folder=(settings.instance or instance_dir()) / "report-cache" / digest)
+    # "cli": exact figures, as researchers see them, but never confused with a web viewer's.
+    key = (study.id, name, tuple(sorted(options.items())), "cli", options["language"], version)
+    report = cache.get(key)
+    return cache.build(key, build) if report is None else report
+
+
 @report_group.command("paired")
 @click.option("--follow-up", "follow_up", default=None,
               help="Wave code, e.g. wave2 (default: the study's last wave)")
@@ -287,7 +307,10 @@ def report_paired(follow_up: str | None, fmt: str, lang: str, study_slug: str | 
         study = resolve_study(session, study_slug)
         follow_up = follow_up or default_follow_up(study)
         wave_by_code(study, follow_up)
-        report = paired_report(session, study, follow_up, language=lang)
+        report = _cached_report(
+            session, study, "paired", {"follow_up": follow_up, "language": lang,
+                                       "publication": False, "breakdown": None},
+            lambda: paired_report(session, study, follow_up, language=lang))
         audit.record(session, _now(), None, "report_view", actor="cli", study=study.slug,
                      report="paired", follow_up=follow_up, format=fmt)
         session.commit()
@@ -361,8 +384,11 @@ def report_evaluation(follow_up: str | None, fmt: str, output: str | None, publi
         study = resolve_study(session, study_slug)
         follow_up = follow_up or default_follow_up(study)
         wave_by_code(study, follow_up)
-        report = evaluation_report(session, study, follow_up=follow_up, language=lang,
-                                   publication=publication, breakdown=breakdown)
+        report = _cached_report(
+            session, study, "evaluation", {"follow_up": follow_up, "language": lang,
+                                           "publication": publication, "breakdown": breakdown},
+            lambda: evaluation_report(session, study, follow_up=follow_up, language=lang,
+                                      publication=publication, breakdown=breakdown))
         if fmt == "xlsx":
             body: str | bytes = render_xlsx(report)
         elif fmt == "ods":

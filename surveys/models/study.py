@@ -62,6 +62,9 @@ class Wave(Base):
     # Days after issue of each reminder (zero to three), ascending.
     reminder_days: Mapped[list] = mapped_column(JSON, default=lambda: [7])
     close_days: Mapped[int] = mapped_column(default=28)
+    # The wave's name in reports, per language ({"en": ..., "cy": ...}); None: a name made
+    # from the code (surveys.studies.waves.wave_name).
+    label: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     study: Mapped[Study] = relationship(back_populates="waves")
 

@@ -26,6 +26,8 @@ from typing import Any
 from analysis.disclosure import SUPPRESSED
 from surveys.i18n import N_
 from surveys.reports.build import t
+from surveys.reports.methods import method_text
+from surveys.reports.paired_tables import follow_up_name
 from surveys.reports.table import (
     NOT_AVAILABLE,
     NUMBER,
@@ -164,7 +166,7 @@ def binary_table(report: dict, key: str, language: str) -> Table:
     total = _plus(firsts.get("n"), seconds.get("n"))
     table.base = _count(total)
     table.base_text = t(N_("Base: the responses to {wave} linked to a participant in either arm "
-                           "that answered the question."), language, wave=report["follow_up"])
+                           "that answered the question."), language, wave=follow_up_name(report))
     table.notes.append(t(N_("Intervals for each arm's per cent: Wilson score intervals."),
                          language))
     table.caveats.extend(c.get("caveats") or [])
@@ -210,7 +212,7 @@ def binary_summary_table(report: dict, keys: list[str], language: str) -> Table:
     table = Table(
         "comparison-binary",
         t(N_("Yes/no measures: {first} compared with {second} at {wave}"), language,
-          first=first, second=second, wave=report["follow_up"]),
+          first=first, second=second, wave=follow_up_name(report)),
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: each measure's table of answers by arm."), language),
     )
@@ -265,7 +267,7 @@ def binary_summary_table(report: dict, keys: list[str], language: str) -> Table:
              "risk_ratio": N_("Interval for the risk ratio")}
     for name, label in names.items():
         if name in methods:
-            table.notes.append(f"{t(label, language)}: {methods[name]}.")
+            table.notes.append(f"{t(label, language)}: {method_text(methods[name], language)}.")
     return table
 
 
@@ -316,12 +318,12 @@ def scale_table(report: dict, keys: list[str], language: str) -> Table:
     table = Table(
         "comparison-scale",
         t(N_("Scale measures: {first} compared with {second} at {wave}"), language,
-          first=first, second=second, wave=report["follow_up"]),
+          first=first, second=second, wave=follow_up_name(report)),
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: each arm's responses to {wave} linked to a participant, with a "
                        "stored value and a follow-up answer when the measure has a baseline "
                        "(its change is compared), else with a follow-up answer."), language,
-                    wave=report["follow_up"]),
+                    wave=follow_up_name(report)),
     )
     for key in keys:
         c = comparison[key]
@@ -436,7 +438,7 @@ def response_table(report: dict, language: str) -> Table | None:
     arms = response["arms"]
     table = Table(
         "comparison-response",
-        t(N_("Response to {wave} by arm"), language, wave=report["follow_up"]),
+        t(N_("Response to {wave} by arm"), language, wave=follow_up_name(report)),
         t(N_("Arm"), language),
         [Column("responses", t(N_("Responded"), language)),
          Column("not_responded", t(N_("Did not respond"), language)),
@@ -444,7 +446,7 @@ def response_table(report: dict, language: str) -> Table | None:
          Column("rate", t(N_("Response rate"), language), PERCENT)],
         [],
         base_text=t(N_("Base: the participants of each arm sent {wave}."), language,
-                    wave=report["follow_up"]),
+                    wave=follow_up_name(report)),
     )
     for arm in (first, second):
         a = arms.get(arm) or {}
@@ -523,7 +525,7 @@ def arm_reports(report: dict) -> list[tuple[str, dict]]:
         if not isinstance(entry, dict):
             continue
         out.append((arm, {
-            "follow_up": report["follow_up"],
+            "follow_up": report["follow_up"], "follow_up_label": follow_up_name(report),
             "baseline_source": report.get("baseline_source", "end_of_intervention"),
             "responses": entry.get("responses"), "linked": entry.get("linked"), "unlinked": 0,
             "surveyed": entry.get("surveyed"), "measures": entry.get("measures") or {},
@@ -604,7 +606,7 @@ def _page_binary(report: dict, source: Table, language: str) -> list[Table]:
     shares = Table(
         source.id,
         t(N_("Yes/no measures: per cent at the better answer in {first} and {second} at "
-             "{wave}"), language, first=first, second=second, wave=report["follow_up"]),
+             "{wave}"), language, first=first, second=second, wave=follow_up_name(report)),
         source.row_header,
         [col for prefix, arm in (("first", first), ("second", second)) for col in (
             Column(f"{prefix}_n", t(N_("{arm}: answered"), language, arm=arm)),
@@ -672,7 +674,7 @@ def _page_scale(report: dict, source: Table, language: str) -> list[Table]:
     arms_table = Table(
         source.id,
         t(N_("Scale measures: number, mean and median in {first} and {second} at {wave}"),
-          language, first=first, second=second, wave=report["follow_up"]),
+          language, first=first, second=second, wave=follow_up_name(report)),
         source.row_header,
         [col for col in source.columns if col.key.split("_", 1)[-1] in ("n", "mean", "median")],
         [], base_text=source.base_text,

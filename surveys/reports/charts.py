@@ -15,11 +15,21 @@ from analysis.disclosure import SUPPRESSED
 from surveys.i18n import N_
 from surveys.reports.build import t
 
-WIDTH = 640
-LABEL_WIDTH = 210
-BAR_HEIGHT = 28
-ROW_GAP = 16
-TOP = 40
+# The paired charts: a narrow drawing (as the arms' charts below), the legend one item a
+# line at the top, each measure's name (wrapped, never cut) on a line of its own above its
+# bar, so at a phone's width (about 345px of page) 14-unit text is drawn at about 14px, and
+# the width attribute lets it grow to SHOWN px on wider pages. Legend symbols are the marks'
+# own shapes and classes.
+WIDTH = 340
+SHOWN = 480
+PLOT_LEFT = 22  # room for half of the "100%" tick label
+PLOT_RIGHT = WIDTH - 22
+LABEL_CHARS = 36  # a measure's name wraps at this many characters
+LEGEND_CHARS = 34
+LINE = 18
+BAR_HEIGHT = 24
+POINT_HEIGHT = 20
+VALUE_MIN_WIDTH = 36  # a segment's per cent is printed inside it when it is this wide
 
 
 @dataclass
@@ -34,8 +44,18 @@ class Segment:
 @dataclass
 class Bar:
     label: str
-    y: float
+    y: float  # top of the bar
+    lines: list[str] = field(default_factory=list)  # the label, wrapped
+    text_y: float = 0.0  # baseline of the label's first line
     segments: list[Segment] = field(default_factory=list)
+
+
+@dataclass
+class LegendItem:
+    css: str
+    shape: str  # "rect" or "circle": the shape of the marks it explains
+    lines: list[str]
+    y: float  # baseline of the first line
 
 
 @dataclass
@@ -48,10 +68,18 @@ class Chart:
     bars: list[Bar] = field(default_factory=list)
     axis: list[tuple[float, str]] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)
+    legend_items: list[LegendItem] = field(default_factory=list)
     points: list[dict[str, Any]] = field(default_factory=list)
     centre: float = 0.0
-    plot_left: float = LABEL_WIDTH
-    plot_right: float = WIDTH - 20
+    plot_left: float = PLOT_LEFT
+    plot_right: float = PLOT_RIGHT
+    axis_bottom: float = 0.0
+    width: int = WIDTH
+    shown_width: int = SHOWN
+
+    @property
+    def shown_height(self) -> float:
+        return round(self.height * self.shown_width / self.width, 1)
 
 
 def _find(report: dict, table_id: str) -> dict | None:
@@ -71,6 +99,34 @@ def _towards_better(report: dict, binary: bool) -> bool:
     return binary or directions(paired) is TOWARDS_BETTER
 
 
+def _legend(chart: Chart, shapes: tuple[str, ...]) -> float:
+    """Lay the legend out one item a line from the top; returns the y below it."""
+    from surveys.reports.arm_tables import wrap
+
+    y = 4.0
+    for (css, label), shape in zip(chart.legend, shapes, strict=True):
+        item = LegendItem(css, shape, wrap(label, LEGEND_CHARS), y + 14)
+        chart.legend_items.append(item)
+        y += len(item.lines) * LINE + 4
+    return y + 8
+
+
+def _rows(chart: Chart, labels: list[str], y: float, mark_height: float) -> list[tuple]:
+    """Place each measure's name (wrapped) above its mark: (lines, text_y, mark_top)."""
+    from surveys.reports.arm_tables import wrap
+
+    placed = []
+    for label in labels:
+        lines = wrap(label, LABEL_CHARS)
+        text_y = y + 14
+        y += len(lines) * LINE + 4
+        placed.append((lines, text_y, y))
+        y += mark_height + 12
+    chart.axis_bottom = y
+    chart.height = round(y + 24, 1)
+    return placed
+
+
 def diverging(report: dict) -> Chart | None:
     """Lower (worse) to the left of the centre, higher (better) to the right, 'same' split
     across it: one bar per measure with a baseline, scale (paired change table) or yes/no."""
@@ -85,26 +141,30 @@ def diverging(report: dict) -> Chart | None:
     if any(not isinstance(row["cells"].get(k), int) for row in rows for k in keys):
         return None  # suppressed for publication or no pairs: the table says why
     towards = _towards_better(report, bool(binary and binary["rows"]))
-    plot_left, plot_right = LABEL_WIDTH, WIDTH - 20
-    centre = (plot_left + plot_right) / 2
-    scale = (plot_right - plot_left) / 200  # -100 % .. +100 %
+    centre = (PLOT_LEFT + PLOT_RIGHT) / 2
+    scale = (PLOT_RIGHT - PLOT_LEFT) / 200  # -100 % .. +100 %
     chart = Chart(
         "chart-paired-diverging",
         t(N_("Answers worse, the same and better at follow-up than at the start") if towards
           else N_("Scores lower, the same and higher at follow-up than at the end of the "
                   "intervention"), language),
-        "",
-        TOP + len(rows) * (BAR_HEIGHT + ROW_GAP) + 30,
-        source["id"],
-        centre=centre, plot_left=plot_left, plot_right=plot_right,
+        "", 0.0, source["id"], centre=centre,
     )
+    chart.legend = [
+        ("app-chart__lower", t(N_("Worse at follow-up") if towards
+                               else N_("Lower at follow-up"), language)),
+        ("app-chart__same", t(N_("Same"), language)),
+        ("app-chart__higher", t(N_("Better at follow-up") if towards
+                                else N_("Higher at follow-up"), language)),
+    ]
+    top = _legend(chart, ("rect", "rect", "rect"))
+    placed = _rows(chart, [row["label"] for row in rows], top, BAR_HEIGHT)
     descriptions = []
-    for i, row in enumerate(rows):
+    for row, (lines, text_y, y) in zip(rows, placed, strict=True):
         c = row["cells"]
         lower, same, higher = (c["deteriorated_percent"], c["same_percent"],
                                c["improved_percent"])
-        y = TOP + i * (BAR_HEIGHT + ROW_GAP)
-        bar = Bar(row["label"], y)
+        bar = Bar(row["label"], y, lines, text_y)
         half = same * scale / 2
         for x, width, css, value in (
             (centre - half - lower * scale, lower * scale, "app-chart__lower", lower),
@@ -112,7 +172,7 @@ def diverging(report: dict) -> Chart | None:
             (centre + half, higher * scale, "app-chart__higher", higher),
         ):
             bar.segments.append(Segment(round(x, 1), round(width, 1), css, f"{value}%",
-                                        width >= 34))
+                                        width >= VALUE_MIN_WIDTH))
         chart.bars.append(bar)
         sentence = (N_("{measure}: {lower}% worse, {same}% the same, {higher}% better ({n} "
                        "pairs).") if towards else
@@ -123,13 +183,6 @@ def diverging(report: dict) -> Chart | None:
     chart.desc = " ".join(descriptions)
     for pct in (-100, -50, 0, 50, 100):
         chart.axis.append((round(centre + pct * scale, 1), f"{abs(pct)}%"))
-    chart.legend = [
-        ("app-chart__lower", t(N_("Worse at follow-up") if towards
-                               else N_("Lower at follow-up"), language)),
-        ("app-chart__same", t(N_("Same"), language)),
-        ("app-chart__higher", t(N_("Better at follow-up") if towards
-                                else N_("Higher at follow-up"), language)),
-    ]
     return chart
 
 
@@ -139,7 +192,6 @@ def before_after(report: dict) -> Chart | None:
     if table is None or not table["rows"]:
         return None
     language = report["language"]
-    plot_left, plot_right = LABEL_WIDTH, WIDTH - 20
     # One axis for every scale measure shown: from the lowest minimum to the highest maximum
     # of their scales (0 to 10 for the EHD).
     entries = [(report.get("paired") or {}).get("measures", {}).get(row["key"]) or {}
@@ -149,42 +201,42 @@ def before_after(report: dict) -> Chart | None:
     high = max((m["max_value"] for m in entries if isinstance(m.get("max_value"), int)),
                default=10)
     high = high if high > low else low + 1
-    scale = (plot_right - plot_left) / (high - low)
+    scale = (PLOT_RIGHT - PLOT_LEFT) / (high - low)
     chart = Chart(
         "chart-paired-before-after",
         t(N_("Mean scores of the same clients at the end of the intervention and at "
              "follow-up"), language),
-        "",
-        TOP + len(table["rows"]) * (BAR_HEIGHT + ROW_GAP) + 30,
-        table["id"],
-        plot_left=plot_left, plot_right=plot_right,
+        "", 0.0, table["id"],
     )
-    descriptions = []
-    for i, row in enumerate(table["rows"]):
-        c = row["cells"]
-        before, after = c.get("baseline_mean"), c.get("follow_up_mean")
-        if before is None or after is None or SUPPRESSED in (before, after):
-            continue
-        y = TOP + i * (BAR_HEIGHT + ROW_GAP) + BAR_HEIGHT / 2
-        chart.points.append({
-            "label": row["label"], "y": y,
-            "before_x": round(plot_left + (before - low) * scale, 1),
-            "after_x": round(plot_left + (after - low) * scale, 1),
-            "before": f"{before:.2f}", "after": f"{after:.2f}",
-        })
-        descriptions.append(t(N_("{measure}: mean {before} at the end of the intervention and "
-                                 "{after} at follow-up."), language, measure=row["label"],
-                              before=f"{before:.2f}", after=f"{after:.2f}"))
-    if not chart.points:
-        return None
-    chart.desc = " ".join(descriptions)
-    step = max(1, round((high - low) / 5))
-    chart.axis = [(round(plot_left + (v - low) * scale, 1), str(v))
-                  for v in range(low, high + 1, step)]
     chart.legend = [
         ("app-chart__before", t(N_("End of the intervention"), language)),
         ("app-chart__after", t(N_("Follow-up"), language)),
     ]
+    shown = []
+    for row in table["rows"]:
+        before, after = row["cells"].get("baseline_mean"), row["cells"].get("follow_up_mean")
+        if before is None or after is None or SUPPRESSED in (before, after):
+            continue
+        shown.append((row["label"], before, after))
+    if not shown:
+        return None
+    top = _legend(chart, ("circle", "rect"))
+    descriptions = []
+    placed = _rows(chart, [label for label, _, _ in shown], top, POINT_HEIGHT)
+    for (label, before, after), (lines, text_y, y) in zip(shown, placed, strict=True):
+        chart.points.append({
+            "label": label, "lines": lines, "text_y": text_y, "y": y + POINT_HEIGHT / 2,
+            "before_x": round(PLOT_LEFT + (before - low) * scale, 1),
+            "after_x": round(PLOT_LEFT + (after - low) * scale, 1),
+            "before": f"{before:.2f}", "after": f"{after:.2f}",
+        })
+        descriptions.append(t(N_("{measure}: mean {before} at the end of the intervention and "
+                                 "{after} at follow-up."), language, measure=label,
+                              before=f"{before:.2f}", after=f"{after:.2f}"))
+    chart.desc = " ".join(descriptions)
+    step = max(1, round((high - low) / 5))
+    chart.axis = [(round(PLOT_LEFT + (v - low) * scale, 1), str(v))
+                  for v in range(low, high + 1, step)]
     return chart
 
 

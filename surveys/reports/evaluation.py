@@ -36,6 +36,7 @@ from surveys.reports.breakdowns import (
     group_value,
 )
 from surveys.reports.build import ALL_COUNT, TOTAL, Category, Net, crosstab, frequency, t
+from surveys.reports.methods import method_text
 from surveys.reports.paired_change import (
     baseline_at_end_of_intervention,
     caveat_sentence,
@@ -73,6 +74,7 @@ from surveys.studies import wave_by_code
 from surveys.studies.instruments import wave_instrument
 from surveys.studies.measures import label as measure_label
 from surveys.studies.measures import participant_baseline
+from surveys.studies.waves import study_wave_name, wave_name
 
 log = logging.getLogger(__name__)
 
@@ -379,7 +381,8 @@ def wave_section(
 ) -> Section:
     instrument = wave_instrument(session, wave)
     section = Section(wave.code, t(N_("{title} ({wave})"), language,
-                                   title=text(instrument.title, language), wave=wave.code))
+                                   title=text(instrument.title, language),
+                                   wave=wave_name(wave.code, wave.label, language)))
     status = _status_counts(statuses, wave.code)
     issued = sum(status[s] for s in queries.ISSUED_STATUSES)
     answered = status["completed"]
@@ -430,7 +433,7 @@ def response_rate_table(
             cats = [Category(k, t(label, language)) for k, label in STATUS_ROWS]
             tables.append(_one_or_cross(
                 f"response-{code}", t(N_("Questionnaires of {wave} by status"), language,
-                                      wave=code),
+                                      wave=study_wave_name(study, code, language)),
                 t(N_("Status"), language), cats, counts, language=language,
                 base_text=t(N_("Base: one questionnaire per client in the cohort."), language),
                 breakdown=breakdown, none_label=N_("Not recorded"),
@@ -440,10 +443,11 @@ def response_rate_table(
         return tables
     columns = []
     for code in waves:
-        columns.append(Column(f"{code}:count", t(N_("{wave}: number"), language, wave=code),
+        name = study_wave_name(study, code, language)
+        columns.append(Column(f"{code}:count", t(N_("{wave}: number"), language, wave=name),
                               COUNT))
         columns.append(Column(f"{code}:percent",
-                              t(N_("{wave}: per cent of those issued"), language, wave=code),
+                              t(N_("{wave}: per cent of those issued"), language, wave=name),
                               PERCENT))
     table = Table("response-rates", t(N_("Response to each questionnaire"), language),
                   t(N_("Status"), language), columns, [],
@@ -482,9 +486,10 @@ def linkage_table(study: Study, linkage: dict, language: str) -> Table:
     waves = [w.code for w in study.waves]
     columns = []
     for code in waves:
-        columns.append(Column(f"{code}:count", t(N_("{wave}: number"), language, wave=code),
+        name = study_wave_name(study, code, language)
+        columns.append(Column(f"{code}:count", t(N_("{wave}: number"), language, wave=name),
                               COUNT))
-        columns.append(Column(f"{code}:percent", t(N_("{wave}: per cent"), language, wave=code),
+        columns.append(Column(f"{code}:percent", t(N_("{wave}: per cent"), language, wave=name),
                               PERCENT))
     table = Table("linkage", t(N_("Linking responses to the cohort"), language),
                   t(N_("Linkage"), language), columns, [],
@@ -548,10 +553,10 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
         t(N_("Scores at the end of the intervention: those who answered {wave} and those who "
              "did not") if baseline_at_end_of_intervention(study) else
           N_("Stored values: those who answered {wave} and those who did not"),
-          language, wave=wave.code),
+          language, wave=wave_name(wave.code, wave.label, language)),
         t(N_("Score"), language), columns, [],
         base_text=t(N_("Base: clients sent the {wave} questionnaire, by whether they answered "
-                       "it."), language, wave=wave.code),
+                       "it."), language, wave=wave_name(wave.code, wave.label, language)),
     )
     tested = True
     # The scale measures with a stored baseline, in the study's order.
@@ -569,7 +574,7 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
             "non_responders_median": check.median_non_responders,
             "u": check.statistic,
             "p": check.p,
-            "method": check.method_text,
+            "method": method_text(check.method_text, language),
             "may_differ": t(N_("yes"), language) if check.may_bias else t(N_("no"), language),
         }))
         table.blocks.append(Independent(((measure, "responders"), (measure, "non_responders"))))
@@ -656,7 +661,8 @@ def evaluation_report(
         *[_guarded(session, w.code, language,
                    lambda w=w: wave_section(session, study, w, language, split, dim,
                                             flat_statuses, linkage),
-                   t(N_("Survey wave {wave}"), language, wave=w.code))
+                   t(N_("Survey wave {wave}"), language,
+                     wave=wave_name(w.code, w.label, language)))
           for w in study.waves],
     ]
     threshold = study.disclosure_threshold
@@ -669,7 +675,7 @@ def evaluation_report(
                                             cohort=cohort)
     paired_title = t(N_("Paired change: end of the intervention to {wave}") if ehd else
                      N_("Paired change: stored value to {wave}"), language,
-                     wave=follow_wave.code)
+                     wave=wave_name(follow_wave.code, follow_wave.label, language))
     sections.append(_guarded(session, "paired", language, lambda: paired_section(
         session, study, follow_wave, paired, language, split, dim,
         caveats_from=published_paired) if paired is not None else None, paired_title))
@@ -697,6 +703,7 @@ def evaluation_report(
         "study": study.slug,
         "study_name": study.name,
         "follow_up": follow_up,
+        "follow_up_label": wave_name(follow_wave.code, follow_wave.label, language),
         # Where the paired section's baseline comes from (the EHD: the end of the
         # intervention; other studies: the cohort file's <measure>_end columns).
         "baseline_source": ("end_of_intervention" if baseline_at_end_of_intervention(study)

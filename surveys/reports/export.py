@@ -222,12 +222,13 @@ def cover_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("wrap", t(N_("The quantitative tables of the evaluation, computed by the service from "
                       "its database: referrals, the intervention, each survey wave, paired "
                       "change from the end of the intervention to {wave}, and who is "
-                      "missing."), language, wave=report["follow_up"])
+                      "missing."), language,
+                    wave=report.get("follow_up_label") or report["follow_up"])
          if report.get("baseline_source", "end_of_intervention") == "end_of_intervention" else
          t(N_("The quantitative tables of the evaluation, computed by the service from "
               "its database: each survey wave, paired change from the value stored for each "
               "participant to {wave}, and who is missing."), language,
-           wave=report["follow_up"])),
+           wave=report.get("follow_up_label") or report["follow_up"])),
         ("heading", t(N_("Disclosure control"), language)),
         ("wrap", report["disclosure"]["statement"]),
         ("heading", t(N_("Symbols"), language)),

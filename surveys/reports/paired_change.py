@@ -28,6 +28,7 @@ from surveys.studies.measures import (
     participant_baseline,
     response_pair,
 )
+from surveys.studies.waves import wave_name
 
 EHD_KEYS = ("workability", "confidence", "importance")
 EHD_BASELINE = "score stored at the end of the intervention"  # contract section 4's words
@@ -325,6 +326,8 @@ def paired_report(session: Session, study: Study, follow_up: str, *, language: s
     }
     report = {
         "follow_up": follow_up,
+        # The wave's name for readers (the code stays the key: contract).
+        "follow_up_label": wave_name(wave.code, wave.label, language),
         "responses": responses,
         "linked": linked,
         "unlinked": responses - linked,

@@ -20,6 +20,7 @@ from surveys.models import Study, Wave
 from surveys.reports import queries
 from surveys.reports.breakdowns import NOT_LINKED, Breakdown, group_value
 from surveys.reports.build import Category, crosstab, t
+from surveys.reports.methods import method_text
 from surveys.reports.table import (
     COUNT,
     NUMBER,
@@ -59,6 +60,11 @@ def measure_name(measure: str, language: str, paired: dict | None = None) -> str
     """The measure's label in `language` (the study's text; English, then the key, if none)."""
     entry = (paired or {}).get("measures", {}).get(measure) or {}
     return entry.get("label") or measure
+
+
+def follow_up_name(paired: dict) -> str:
+    """The follow-up wave's name for readers (its code in a report made without one)."""
+    return paired.get("follow_up_label") or paired["follow_up"]
 
 
 def _scale(m: dict) -> bool:
@@ -119,14 +125,14 @@ def change_table(paired: dict, language: str) -> Table:
     table = Table(
         "paired-change",
         t(N_("Change from the end of the intervention to {wave}") if ehd else
-          N_("Change from the stored value to {wave}"), language, wave=paired["follow_up"]),
+          N_("Change from the stored value to {wave}"), language, wave=follow_up_name(paired)),
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: the responses to {wave} linked to a client with a score stored "
                        "at the end of the intervention and a follow-up score ({linked} linked "
                        "of {responses} received).") if ehd else
                     N_("Base: the responses to {wave} linked to a client with a value stored "
                        "in the cohort file and a follow-up score ({linked} linked of "
-                       "{responses} received)."), language, wave=paired["follow_up"],
+                       "{responses} received)."), language, wave=follow_up_name(paired),
                     linked=paired["linked"], responses=paired["responses"]),
     )
     for measure, m in scale_measures(paired).items():
@@ -202,7 +208,7 @@ def statistics_table(paired: dict, language: str) -> Table:
         t(N_("Intervals, effect size and reliable change, end of the intervention to {wave}")
           if ehd_words(paired) else
           N_("Intervals, effect size and reliable change, stored value to {wave}"),
-          language, wave=paired["follow_up"]),
+          language, wave=follow_up_name(paired)),
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: the pairs in the change table."), language),
     )
@@ -245,7 +251,7 @@ def statistics_table(paired: dict, language: str) -> Table:
     }
     for key, label in names.items():
         if key in methods:
-            table.notes.append(f"{t(label, language)}: {methods[key]}.")
+            table.notes.append(f"{t(label, language)}: {method_text(methods[key], language)}.")
     table.notes.append(t(N_("Reliable change: a change of at least the threshold, up or down, "
                             "counted separately; smaller changes may be measurement error. "
                             "Thresholds are a study setting."), language))
@@ -267,7 +273,7 @@ def before_after_table(paired: dict, language: str) -> Table:
         "paired-before-after",
         t(N_("Scores before and after: end of the intervention and {wave}, same clients")
           if ehd else N_("Scores before and after: stored value and {wave}, same clients"),
-          language, wave=paired["follow_up"]),
+          language, wave=follow_up_name(paired)),
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: the pairs in the change table."), language),
     )
@@ -297,7 +303,7 @@ def binary_tables(paired: dict, language: str) -> list[Table]:
     measures = {k: m for k, m in paired["measures"].items() if _paired_binary(m)}
     if not measures:
         return []
-    wave = paired["follow_up"]
+    wave = follow_up_name(paired)
     tables = []
     for key, m in measures.items():
         cells = m.get("table") or {}
@@ -384,7 +390,8 @@ def binary_shares_table(paired: dict, measures: dict, language: str) -> Table | 
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: at baseline, every participant of the study with a value "
                        "stored, whatever their status; at follow-up, every linked response to "
-                       "{wave} that answered the question."), language, wave=paired["follow_up"]),
+                       "{wave} that answered the question."), language,
+                    wave=follow_up_name(paired)),
     )
     for key, m in measures.items():
         cells: dict[str, Any] = {}
@@ -445,7 +452,7 @@ def binary_summary_table(paired: dict, measures: dict, language: str) -> Table:
                NUMBER, 1),
         Column("difference_method", t(N_("Interval method"), language), TEXT),
     ]
-    wave = paired["follow_up"]
+    wave = follow_up_name(paired)
     table = Table(
         "paired-binary",
         t(N_("Yes/no answers: change from the start to {wave}"), language, wave=wave),
@@ -488,7 +495,7 @@ def binary_summary_table(paired: dict, measures: dict, language: str) -> Table:
              "difference": N_("Interval for the difference in per cents")}
     for key, label in names.items():
         if key in methods:
-            table.notes.append(f"{t(label, language)}: {methods[key]}.")
+            table.notes.append(f"{t(label, language)}: {method_text(methods[key], language)}.")
     table.notes.append(t(N_("Better and worse: the answer moved towards or away from the "
                             "measure's better answer. The McNemar test looks only at those "
                             "whose answer changed."), language))
@@ -514,10 +521,10 @@ def outcome_table(paired: dict, language: str) -> Table | None:
     ]
     table = Table(
         "paired-outcomes",
-        t(N_("Asked at {wave} only: answers"), language, wave=paired["follow_up"]),
+        t(N_("Asked at {wave} only: answers"), language, wave=follow_up_name(paired)),
         t(N_("Measure"), language), columns, [],
         base_text=t(N_("Base: the responses to {wave} linked to a client that answered the "
-                       "question."), language, wave=paired["follow_up"]),
+                       "question."), language, wave=follow_up_name(paired)),
     )
     for key, m in measures.items():
         share = m.get("share") or {}
@@ -551,7 +558,7 @@ def paired_section(
     section = Section("paired", t(N_("Paired change: end of the intervention to {wave}")
                                   if ehd_words(paired) else
                                   N_("Paired change: stored value to {wave}"),
-                                  language, wave=wave.code))
+                                  language, wave=follow_up_name(paired)))
     if scale_measures(paired) or not paired["measures"]:
         section.tables += [change_table(paired, language), statistics_table(paired, language),
                            before_after_table(paired, language)]

@@ -23,6 +23,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select, Subquery
@@ -326,6 +327,48 @@ def answer_groups(
             {q: parse_stored(v) for q, v in zip(question_ids, values, strict=True)},
             int(n),
         ))
+    return out
+
+
+def answer_groups_many(
+    session: Session,
+    wave: Wave,
+    question_sets: Sequence[Sequence[str]],
+    dim: Subquery | None,
+) -> list[list[tuple[Any, str, dict[str, Any], int]]]:
+    """`answer_groups` for each set of question ids, from one reading of the wave's answers.
+
+    Each stored answer is extracted once per response into a materialised CTE (the JSON is
+    parsed once, and the breakdown's dimension joined once), then each set is grouped from
+    it: a wave's questions cost one scan, not one per question (issue 16)."""
+    if not question_sets:
+        return []
+    ids = list(dict.fromkeys(q for qs in question_sets for q in qs))
+    base = (
+        select(_group(dim).label("g"), Response.instrument_version.label("v"),
+               *(_answer(q).label(f"a{i}") for i, q in enumerate(ids)))
+        .select_from(Response)
+        .where(Response.wave_id == wave.id, Response.status == SUBMITTED)
+    )
+    if dim is not None:  # outer: unlinked responses count too (in no group)
+        base = base.outerjoin(dim, dim.c.participant_id == Response.participant_id)
+    answered = base.cte("answered").prefix_with("MATERIALIZED")
+    width = max(len(qs) for qs in question_sets)
+    parts = []
+    for k, qs in enumerate(question_sets):
+        own = [answered.c[f"a{ids.index(q)}"] for q in qs]
+        pad = [cast(null(), String) for _ in range(width - len(qs))]
+        parts.append(
+            select(literal(k).label("k"), answered.c.g, answered.c.v,
+                   *(c.label(f"c{j}") for j, c in enumerate([*own, *pad])), func.count())
+            .group_by(answered.c.g, answered.c.v, *own)
+        )
+    out: list[list[tuple[Any, str, dict[str, Any], int]]] = [[] for _ in question_sets]
+    for k, group_value, version, *rest in session.execute(union_all(*parts)):
+        qs = question_sets[k]
+        values, n = rest[:len(qs)], rest[-1]
+        out[k].append((group_value, version,
+                       {q: parse_stored(v) for q, v in zip(qs, values, strict=True)}, int(n)))
     return out
 
 

@@ -129,16 +129,18 @@ def count_question(
     instrument: Instrument,
     question: Question,
     dim: Subquery | None,
+    groups: list | None = None,
 ) -> QuestionCounts:
+    """`groups`: queries.answer_groups of the question and its dependencies, if read already."""
     deps = dependencies(instrument, question)
     route = router(instrument, question)
     result = QuestionCounts(question)
     known = set(question.choice_values()) if question.type != SCALE_0_10 else {
         str(s) for s in range(SCALE_MIN, SCALE_MAX + 1)
     }
-    for group, version, answers, n in queries.answer_groups(
-        session, wave, [question.id, *deps], dim
-    ):
+    if groups is None:
+        groups = queries.answer_groups(session, wave, [question.id, *deps], dim)
+    for group, version, answers, n in groups:
         asked_in = _instrument(session, instrument.name, version) or instrument
         shown = {q.id for q in visible_questions(asked_in, answers)}
         if question.id not in shown:
@@ -301,8 +303,14 @@ def wave_tables(
 ) -> list[Table]:
     instrument = wave_instrument(session, wave)
     tables: list[Table] = []
-    for page_id, questions in page_units(instrument):
-        counted = [count_question(session, wave, instrument, q, dim) for q in questions]
+    units = list(page_units(instrument))
+    # Every question of the wave from one reading of its answers (see answer_groups_many).
+    asked = [q for _, questions in units for q in questions]
+    read = iter(queries.answer_groups_many(
+        session, wave, [[q.id, *dependencies(instrument, q)] for q in asked], dim))
+    for page_id, questions in units:
+        counted = [count_question(session, wave, instrument, q, dim, next(read))
+                   for q in questions]
         if len(counted) > 1 and breakdown is None:
             tables.append(grid_table(wave, instrument, page_id, counted, language))
             continue

@@ -9,10 +9,13 @@ from surveys.models import Study, Wave
 
 DEFAULT_SLUG = "default"
 
-# wave1 at the end of the intervention, wave2 six weeks later (the evaluation's design).
+# wave1 at the end of the intervention, wave2 six weeks later (the evaluation's design);
+# their names in reports are the instruments' own words (wave1.yaml, wave2.yaml).
 DEFAULT_WAVES = (
-    {"code": "wave1", "instrument": "wave1", "offset_days": 0},
-    {"code": "wave2", "instrument": "wave2", "offset_days": 42},
+    {"code": "wave1", "instrument": "wave1", "offset_days": 0,
+     "label": {"en": "End of the intervention", "cy": "Diwedd yr ymyriad"}},
+    {"code": "wave2", "instrument": "wave2", "offset_days": 42,
+     "label": {"en": "Six weeks on", "cy": "Chwe wythnos yn ddiweddarach"}},
 )
 
 

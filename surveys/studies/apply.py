@@ -356,9 +356,9 @@ def apply_definition(session: Session, d: StudyDefinition, *, now: datetime,
 
 
 def _set_wave(wave: Wave, w: WaveDefinition, r: _Resolved) -> list[str]:
-    values = {"offset_days": w.offset_days, "reminder_days": list(w.reminder_days),
-              "close_days": w.close_days, "instrument": r.name,
-              "instrument_version": r.version}
+    values = {"label": dict(w.label) or None, "offset_days": w.offset_days,
+              "reminder_days": list(w.reminder_days), "close_days": w.close_days,
+              "instrument": r.name, "instrument_version": r.version}
     changed = [f"{k} {_show(getattr(wave, k))} -> {_show(v)}" for k, v in values.items()
                if wave.id is not None and getattr(wave, k) != v]
     for k, v in values.items():

@@ -30,7 +30,7 @@ STUDY_KEYS = ("slug", "name", "programme", "languages", "end_date", "disclosure_
               "arms", "randomised", "notes", "measures", "waves")
 MAX_NOTES = 4000
 MEASURE_KEYS = ("id", "kind", "better", "baseline", "min", "max", "reliable_change", "label")
-WAVE_KEYS = ("code", "instrument", "offset_days", "reminder_days", "close_days")
+WAVE_KEYS = ("code", "label", "instrument", "offset_days", "reminder_days", "close_days")
 
 
 class DefinitionError(ValueError):
@@ -60,6 +60,8 @@ class WaveDefinition:
     offset_days: int = 0
     reminder_days: list[int] = field(default_factory=lambda: [7])
     close_days: int = 28
+    # The wave's name in reports, per language; empty: named from its code.
+    label: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -199,7 +201,8 @@ def check_definition(document: dict) -> StudyDefinition:
     if len(measures) > MAX_MEASURES:
         c.add("measures", f"a study pairs at most {MAX_MEASURES} measures (got {len(measures)})")
     _unique(c, [m.id for m in measures if m], "measures", "id")
-    waves = [_wave(c, node, i) for i, node in enumerate(_list(c, document.get("waves"), "waves"))]
+    waves = [_wave(c, node, i, languages)
+             for i, node in enumerate(_list(c, document.get("waves"), "waves"))]
     if not waves:
         c.add("waves", "needs at least one wave")
     if len(waves) > MAX_WAVES:
@@ -284,7 +287,7 @@ def _measure(c: _Checker, node: object, i: int, languages: list[str]) -> Measure
                              float(reliable) if reliable is not None else None, label)
 
 
-def _wave(c: _Checker, node: object, i: int) -> WaveDefinition | None:
+def _wave(c: _Checker, node: object, i: int, languages: list[str]) -> WaveDefinition | None:
     where = f"waves[{i + 1}]"
     if not isinstance(node, dict):
         c.add(where, "must be a set of settings (code: ..., instrument: ...)")
@@ -317,7 +320,8 @@ def _wave(c: _Checker, node: object, i: int) -> WaveDefinition | None:
     elif close is not None and any(d >= close for d in reminders):
         c.add(f"{where}.reminder_days", f"a reminder must come before the wave closes "
                                         f"(close_days {close})")
-    return WaveDefinition(code, instrument.strip(), offset, sorted(reminders), close)
+    label = c.text(node.get("label"), f"{where}.label", languages, required=False)
+    return WaveDefinition(code, instrument.strip(), offset, sorted(reminders), close, label)
 
 
 def definition_of(study: Study) -> StudyDefinition:
@@ -335,7 +339,7 @@ def definition_of(study: Study) -> StudyDefinition:
             for m in study.measures
         ],
         waves=[WaveDefinition(w.code, w.instrument, w.offset_days, list(w.reminder_days or []),
-                              w.close_days) for w in study.waves],
+                              w.close_days, dict(w.label or {})) for w in study.waves],
     )
 
 
@@ -364,8 +368,10 @@ def write_definition(study: Study) -> str:
         measures.append(item)
     document["measures"] = measures
     document["waves"] = [
-        {"code": w.code, "instrument": w.instrument, "offset_days": w.offset_days,
-         "reminder_days": w.reminder_days, "close_days": w.close_days}
+        # A label only when set: a study without one shows exactly as before.
+        {"code": w.code, **({"label": w.label} if w.label else {}), "instrument": w.instrument,
+         "offset_days": w.offset_days, "reminder_days": w.reminder_days,
+         "close_days": w.close_days}
         for w in d.waves
     ]
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -25,6 +25,7 @@ from surveys.reports.evaluation import APPOINTMENT_BREAKDOWNS
 from surveys.reports.paired_change import paired_report, render_csv
 from surveys.reports.queries import DIMENSIONS, has_appointments
 from surveys.studies import StudyNotFound, default_follow_up
+from surveys.studies.waves import wave_name
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
@@ -59,6 +60,12 @@ def _options(study: Study) -> dict:
     follow_up = request.args.get("follow_up") or default_follow_up(study)
     return {"follow_up": follow_up, "publication": publication,
             "breakdown": breakdown}
+
+
+def _wave_names(study: Study) -> list[tuple[str, str]]:
+    """(code, name) of each of the study's waves, for the follow-up selectors."""
+    language = str(get_locale())
+    return [(w.code, wave_name(w.code, w.label, language)) for w in study.waves]
 
 
 def _params(options: dict) -> dict:
@@ -112,7 +119,7 @@ def evaluation(slug: str):
     study, report, options = _evaluation(slug, "html")
     return render_template(
         "pages/reports/evaluation.html", study=study, report=report, params=_params(options),
-        charts=chart_models(report), cell_text=cell_text,
+        charts=chart_models(report), cell_text=cell_text, waves=_wave_names(study),
         breakdowns=[(k, str(v)) for k, v in BREAKDOWN_NAMES.items()
                     if (k not in APPOINTMENT_BREAKDOWNS or has_appointments(db(), study))
                     and (k != "arm" or study.arms)],
@@ -200,7 +207,8 @@ def paired(slug: str):
         csv_params["publication"] = 1
     return render_template(
         "pages/reports/paired.html", study=study, report=report, arms=arms,
-        cell_text=cell_text,
+        cell_text=cell_text, waves=_wave_names(study),
+        breakdown=request.args.get("breakdown") or None,
         comparison_csv_url=url_for("reports.comparison_csv", slug=study.slug, **csv_params)
         if arms else None)
 

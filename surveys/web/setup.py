@@ -58,6 +58,20 @@ def format_half_up(number, format=None, **options):  # noqa: A002 - Babel's para
     return format_decimal(number, format, **options)
 
 
+def _method_text(text: str | None) -> str:
+    """A method named by analysis (English) in the page's language (imported when a report
+    page needs it: analysis brings SciPy)."""
+    from surveys.reports.methods import method_text
+
+    return method_text(text, str(get_locale()))
+
+
+def _method_name(key: str) -> str:
+    from surveys.reports.methods import method_name
+
+    return method_name(key, str(get_locale()))
+
+
 def configure(app: Flask, overrides: dict) -> None:
     from analysis.rounding import p_text
 
@@ -117,6 +131,7 @@ def configure(app: Flask, overrides: dict) -> None:
     app.jinja_env.globals.update(
         get_locale=get_locale, format_date=format_page_date, format_decimal=format_half_up,
         format_p=p_text,  # p-values: "<0.001" below 0.001 (analysis.rounding.p_text)
+        method_text=_method_text, method_name=_method_name,
     )
 
     @app.teardown_appcontext

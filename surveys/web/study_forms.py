@@ -111,6 +111,10 @@ class MeasureRow(Form):
 
 class WaveRow(Form):
     code = StringField(_l("Code"), widget=GovTextInput())
+    label_en = StringField(_l("Name in reports, in English (optional)"), widget=GovTextInput(),
+                           description=_l("For example: Six weeks on. Without a name, "
+                                          "reports name the wave from its code."))
+    label_cy = StringField(_l("Name in reports, in Welsh"), widget=GovTextInput())
     instrument = LenientSelect(_l("Instrument"), widget=GovSelect())
     instrument_file = FileField(_l("Or upload an instrument file (YAML)"), widget=GovFileInput())
     offset_days = StringField(_l("Days after completing the intervention"),
@@ -129,7 +133,8 @@ class WaveRow(Form):
     def is_blank(self) -> bool:
         return self.upload() is None and not (self.instrument.data or "").strip() and not any(
             (f.data or "").strip()
-            for f in (self.code, self.offset_days, self.reminder_days, self.close_days))
+            for f in (self.code, self.label_en, self.label_cy, self.offset_days,
+                      self.reminder_days, self.close_days))
 
 
 class StudyForm(FlaskForm):
@@ -191,7 +196,8 @@ def form_data(d: StudyDefinition) -> dict:
             "label_en": m.label.get("en", ""), "label_cy": m.label.get("cy", ""),
         } for m in d.measures],
         "waves": [{
-            "code": w.code, "instrument": w.instrument, "offset_days": str(w.offset_days),
+            "code": w.code, "label_en": w.label.get("en", ""), "label_cy": w.label.get("cy", ""),
+            "instrument": w.instrument, "offset_days": str(w.offset_days),
             "reminder_days": ", ".join(str(r) for r in w.reminder_days),
             "close_days": str(w.close_days),
         } for w in d.waves],
@@ -299,6 +305,8 @@ def definition_document(form: StudyForm, slug: str) -> tuple[dict, dict, list[st
         node = {"code": r.text(row.code, f"{where}.code"),
                 "instrument": r.text(row.instrument, f"{where}.instrument"),
                 "reminder_days": _split(r.text(row.reminder_days, f"{where}.reminder_days"))}
+        r.texts(node, "label", r.text(row.label_en, f"{where}.label.en"),
+                r.text(row.label_cy, f"{where}.label.cy"))
         r.number(row.offset_days, f"{where}.offset_days", node, "offset_days")
         r.number(row.close_days, f"{where}.close_days", node, "close_days")
         upload = row.upload()

@@ -262,7 +262,8 @@ def test_evaluation_tables_carry_the_2x2_in_every_format(session_factory, study_
     book = load_workbook(io.BytesIO(render_xlsx(report)))
     values = [c for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
               for c in row]
-    assert "Concerned about losing their job: answers at the start and at follow, same clients" \
+    # The wave's name (no label: from its code "follow"), not its code.
+    assert "Concerned about losing their job: answers at the start and at Follow, same clients" \
         in values
     # Publication: the 3 that got worse (and what would give it back) are suppressed.
     grid = next(t for x in published["sections"] if x["id"] == "paired"

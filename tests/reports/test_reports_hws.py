@@ -149,7 +149,8 @@ def test_evaluation_report_has_the_shares_table_and_no_appointment_sections(demo
     assert "intervention" not in ids
     assert ids == ["referrals", WAVE, "paired", "missing"]
     paired = next(s for s in report["sections"] if s["id"] == "paired")
-    assert paired["title"] == f"Paired change: stored value to {WAVE}"
+    # The wave's name from the study's definition, not its code.
+    assert paired["title"] == "Paired change: stored value to Client survey after support"
     table = find_table(report, "paired-binary-shares")
     rows = {r["key"]: r["cells"] for r in table["rows"]}
     for key, (at_enrolment, at_survey) in PUBLISHED.items():
