@@ -180,8 +180,9 @@ def test_evaluators_get_the_evaluator_rule_in_the_ods(app, session_factory, cloc
         assert {row[column] for row in rows[4:]} == {SUPPRESSED}
 
 
-def test_the_cli_writes_an_ods_and_a_bad_output_is_one_line(demo_app, demo_sessions, tmp_path):
-    runner = demo_app.test_cli_runner()
+def test_the_cli_writes_an_ods_and_a_bad_output_is_one_line(demo_app, demo_sessions, demo_url,
+                                                            tmp_path):
+    runner = demo_app.test_cli_runner(env={"SURVEYS_DATABASE_URL": demo_url})
     out = tmp_path / "evaluation.ods"
     done = runner.invoke(args=["report", "evaluation", "--study", "ehd-2024", "--format", "ods",
                                "--output", str(out), "--publication"])
