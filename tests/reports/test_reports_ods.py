@@ -8,11 +8,11 @@ import io
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from analysis.disclosure import SUPPRESSED
 from surveys.cohort.referrals import import_referrals
-from surveys.models import AuditEvent, Study
+from surveys.models import Study
 from tests.helpers import sign_in
 from tests.reports.conftest import DEMO_PASSWORD, find_table
 from tests.reports.test_reports_evaluator_rule import client_as, load_study
@@ -178,29 +178,3 @@ def test_evaluators_get_the_evaluator_rule_in_the_ods(app, session_factory, cloc
     for rows in by_site:
         column = rows[3].index("Tiny: number")
         assert {row[column] for row in rows[4:]} == {SUPPRESSED}
-
-
-def test_the_cli_writes_an_ods_and_a_bad_output_is_one_line(demo_app, demo_sessions, demo_url,
-                                                            tmp_path):
-    runner = demo_app.test_cli_runner(env={"SURVEYS_DATABASE_URL": demo_url})
-    out = tmp_path / "evaluation.ods"
-    done = runner.invoke(args=["report", "evaluation", "--study", "ehd-2024", "--format", "ods",
-                               "--output", str(out), "--publication"])
-    assert done.exit_code == 0, done.output
-    assert "Wrote the ods evaluation report" in done.output
-    sheets = read_ods(out.read_bytes())
-    assert list(sheets)[:3] == ["Cover", "Contents", "Notes"]
-    assert "Disclosure control" in " ".join(str(v) for row in sheets["Cover"] for v in row)
-
-    def audited() -> int:
-        with demo_sessions() as s:
-            return s.scalar(select(func.count()).select_from(AuditEvent))
-
-    before = audited()
-    bad = tmp_path / "no such folder" / "evaluation.ods"
-    done = runner.invoke(args=["report", "evaluation", "--study", "ehd-2024", "--format", "ods",
-                               "--output", str(bad)])
-    assert done.exit_code == 1
-    assert len(done.output.strip().splitlines()) == 1 and "Traceback" not in done.output
-    assert str(bad) in done.output
-    assert not bad.parent.exists() and audited() == before  # nothing written, nothing recorded
