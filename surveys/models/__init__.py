@@ -4,6 +4,7 @@ from surveys.db import Base
 from surveys.models.audit import AuditEvent
 from surveys.models.invitation import DeliveryStatus, Invitation, InvitationStatus
 from surveys.models.job_run import JobRun
+from surveys.models.message import Message, MessageStatus
 from surveys.models.participant import Appointment, Participant
 from surveys.models.referral import SiteReferral
 from surveys.models.response import Response
@@ -22,6 +23,8 @@ __all__ = [
     "JobRun",
     "MAX_MEASURES",
     "Measure",
+    "Message",
+    "MessageStatus",
     "Participant",
     "Response",
     "SiteReferral",

@@ -56,6 +56,8 @@ class Invitation(Base):
     closes_on: Mapped[date | None]
     reminder_due_on: Mapped[date | None]
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How many of the wave's reminders (Wave.reminder_days) have been queued.
+    reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     delivery_status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.NONE)
     delivery_kind: Mapped[str] = mapped_column(String(16), default="invitation")
     attempts: Mapped[int] = mapped_column(default=0)

@@ -52,6 +52,11 @@ class Participant(Base):
     baseline_8: Mapped[int | None]
     # Set when email and phone were erased because no invitation can be sent any more.
     contact_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The client asked the study to stop contacting them: no message of the study goes
+    # to them after this (their answers stay).
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Researchers withdrew the participant: no contact, not on call lists.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     appointments: Mapped[list[Appointment]] = relationship(
         back_populates="participant",

@@ -37,6 +37,15 @@ class Study(Base):
     end_date: Mapped[date | None]
     # Counts from 1 up to this number are suppressed in publication exports.
     disclosure_threshold: Mapped[int] = mapped_column(default=7)
+    # The study's clock: due dates are local dates here, and nothing is sent outside its
+    # sending window ({"from": "09:00", "to": "19:00", "days": ["mon", ..]}; None: that
+    # default, Monday to Saturday). See surveys.invitations.windows.
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/London",
+                                           server_default="Europe/London")
+    send_window: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # The study's own words in messages (who runs it, who to contact), per language;
+    # None: the service's words.
+    messages: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     waves: Mapped[list[Wave]] = relationship(
         back_populates="study", order_by="Wave.offset_days", cascade="all, delete-orphan"
@@ -65,6 +74,11 @@ class Wave(Base):
     # The wave's name in reports, per language ({"en": ..., "cy": ...}); None: a name made
     # from the code (surveys.studies.waves.wave_name).
     label: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # How clients are reached when the wave issues: "email", "sms", or both.
+    channels: Mapped[list] = mapped_column(JSON, default=lambda: ["email"],
+                                           server_default='["email"]')
+    # The wave's own message texts, per language; None: the study's.
+    messages: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     study: Mapped[Study] = relationship(back_populates="waves")
 

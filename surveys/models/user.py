@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from surveys.db import Base
+from surveys.models.types import UTCDateTime
 
 ROLES = ("admin", "researcher", "evaluator")
 
@@ -21,3 +24,17 @@ class User(Base):
     # (surveys/throttle.py), never as a lock on the account that anyone could set off.
     # Raised at sign-out: every session signed with an older value stops working.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Deactivated accounts cannot sign in (their audit history stays).
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # An invitation to set a password: the hash of a single-use token, and its expiry.
+    invite_hash: Mapped[str | None] = mapped_column(String(64))
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Which studies a researcher or evaluator may see; admins see every study.
+user_studies = Table(
+    "user_studies",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("study_id", ForeignKey("studies.id", ondelete="CASCADE"), primary_key=True),
+)
