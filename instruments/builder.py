@@ -156,12 +156,16 @@ class Builder:
             for key, score in (("low", SCALE_MIN), ("high", SCALE_MAX)):
                 if key in raw.get("scale_labels", {}):
                     scale_labels[score] = dict(raw["scale_labels"][key])
+        if "error" in raw and not raw.get("required", True):
+            self.problem(where, "error is the message for a missing answer, but the question is "
+                                "optional (required: false): remove error or required")
         return Question(
             id=raw["id"],
             type=kind,
             text=dict(raw["text"]),
             hint=dict(raw["hint"]) if "hint" in raw else None,
             required=raw.get("required", True),
+            error=dict(raw["error"]) if "error" in raw else None,
             choices=choices,
             max_length=max_length,
             show_if=self._show_if(raw.get("show_if"), where, page_index, targets),

@@ -127,6 +127,8 @@ class Question:
     text: Text = field(hash=False)
     hint: Text | None = field(default=None, hash=False)
     required: bool = True
+    # The instrument's own words for a missing answer; None: the service's ("Select an answer").
+    error: Text | None = field(default=None, hash=False)
     choices: tuple[Choice, ...] = ()
     max_length: int | None = None
     show_if: Condition | None = None

@@ -8,11 +8,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from surveys import audit, chores, invitations, privacy, throttle
+from surveys import audit, chores, invitations, phones, privacy, throttle
+from surveys.i18n import client_language, programme_name
+from surveys.invitations import notify
 from surveys.invitations.emails import build_email
-from surveys.invitations.mailer import Mailer
+from surveys.invitations.mailer import Mailer, OutboxMailer
+from surveys.models import Message, MessageStatus
 from surveys.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,7 @@ class DispatchReport:
     failed_attempts: int = 0
     cancelled: int = 0  # claimed but not sent: answered, closed or no address by then
     contacts_erased: int = 0
+    receipts: int = 0  # messages whose outcome GOV.UK Notify reported
 
 
 def dispatch(
@@ -54,6 +59,7 @@ def dispatch(
         if not queued:
             break
     deliver(session_factory, now, settings, mailer, report)
+    report.receipts = notify.poll_receipts(session_factory, now, settings)
     tidy(session_factory, now, settings, report)
     if any(vars(report).values()):
         log.info("dispatch at %s: %s", now.isoformat(), report)
@@ -90,7 +96,8 @@ def deliver(
     mailer: Mailer,
     report: DispatchReport,
 ) -> None:
-    """Send pending emails one row at a time, committing after each.
+    """Send pending messages one invitation at a time, committing after each: over each of
+    the wave's channels the participant has (send_channels), by SMTP or GOV.UK Notify.
 
     A crash can at worst resend the one message in flight; a refusing or absent
     mail server schedules a retry with backoff and, after the last, marks the
@@ -109,23 +116,15 @@ def deliver(
                 invitations.cancel_delivery(inv, reason)
                 report.cancelled += 1
                 continue
-            participant = inv.participant
-            error = None
-            try:
-                message = build_email(
-                    kind=inv.delivery_kind,
-                    to=participant.email,
-                    sender=settings.mail_from,
-                    language=participant.language,
-                    link=invitations.link_for(settings.base_url, settings.secret_key, inv),
-                    closes_on=inv.closes_on,
-                    wave=inv.wave,
-                )
-                message.replace_header("Message-ID", message_id(settings.secret_key, inv))
-                mailer.send(message)
-            except Exception as exc:  # any mail failure is retried, never lost
-                error = f"{type(exc).__name__}: {exc}"
-                log.warning("email for invitation %s failed: %s", inv.id, error)
+            held = invitations.hold_until(session, inv, now)  # the study's window is shut
+            if held is not None:
+                inv.next_attempt_at = held
+                continue
+            error, went = send_channels(session, inv, now, settings, mailer)
+            if went is None:  # nothing can go: every channel failed for good
+                invitations.fail_delivery(inv, error)
+                report.failed_attempts += 1
+                continue
             invitations.record_delivery(
                 inv,
                 now,
@@ -137,3 +136,104 @@ def deliver(
                 report.sent += 1
             else:
                 report.failed_attempts += 1
+
+
+def send_channels(session: Session, inv, now: datetime, settings: Settings,
+                  mailer: Mailer) -> tuple[str | None, bool | None]:
+    """Send the claimed message over each of the wave's channels the participant has, one
+    Message row per channel; a channel that already went (or failed for good) for this
+    invitation, kind and reminder number is not sent again.
+
+    Returns (an error to retry after, or None; whether the slot is done: True, or None
+    when no channel could ever go, e.g. an SMS wave meeting a landline)."""
+    kind = inv.delivery_kind
+    sequence = 0 if kind == "invitation" else max(inv.reminders_sent, 1)
+    rows = {m.channel: m for m in session.scalars(
+        select(Message).where(Message.invitation_id == inv.id, Message.kind == kind,
+                              Message.sequence == sequence))}
+    participant = inv.participant
+    errors: list[str] = []
+    final: list[str] = []
+    went = False
+    for channel in invitations.channels_for(inv):
+        row = rows.get(channel)
+        if row is not None and row.status not in RETRIED:
+            if row.status in FAILED_FOR_GOOD:
+                final.append(row.error or row.status)
+            else:
+                went = True
+            continue
+        if row is not None and row.error == notify.NO_SETTINGS:
+            final.append(row.error)  # recorded once; settings change needs a restart
+            continue
+        provider, ref, status, error = _send_one(channel, inv, settings, mailer, sequence)
+        if row is None:
+            row = Message(invitation_id=inv.id, participant_id=participant.id, kind=kind,
+                          sequence=sequence, channel=channel, created_at=now)
+            session.add(row)
+        row.provider, row.provider_ref, row.status = provider, ref, status
+        row.error, row.updated_at = (error or None) and error[:500], now
+        if status in FAILED_FOR_GOOD or error == notify.NO_SETTINGS:
+            final.append(error or status)
+        elif error is not None:
+            log.warning("%s for invitation %s failed: %s", channel, inv.id, error)
+            errors.append(f"{CHANNEL_NAMES[channel]}: {error}")
+        else:
+            went = True
+    if errors:
+        return "; ".join(errors), False
+    if went:
+        return None, True
+    return "; ".join(final) or "nothing could be sent", None
+
+
+RETRIED = {MessageStatus.TECHNICAL_FAILURE, MessageStatus.TEMPORARY_FAILURE}
+FAILED_FOR_GOOD = {MessageStatus.PERMANENT_FAILURE}
+CHANNEL_NAMES = {"email": "email", "sms": "text message"}
+
+
+def _send_one(channel: str, inv, settings: Settings, mailer: Mailer,
+              sequence: int) -> tuple[str, str | None, str, str | None]:
+    """(provider, provider_ref, status, error) of one try on one channel."""
+    participant = inv.participant
+    link = invitations.link_for(settings.base_url, settings.secret_key, inv)
+    stop_link = invitations.stop_link_for(settings.base_url, settings.secret_key, inv)
+    if channel == "email" and settings.email_provider != "notify":
+        provider = "outbox" if isinstance(mailer, OutboxMailer) else "smtp"
+        ref = message_id(settings.secret_key, inv)
+        try:
+            message = build_email(
+                kind=inv.delivery_kind,
+                to=participant.email,
+                sender=settings.mail_from,
+                language=participant.language,
+                link=link,
+                stop_link=stop_link,
+                closes_on=inv.closes_on,
+                wave=inv.wave,
+            )
+            message.replace_header("Message-ID", ref)
+            mailer.send(message)
+        except Exception as exc:  # any mail failure is retried, never lost
+            return provider, ref, MessageStatus.TECHNICAL_FAILURE, f"{type(exc).__name__}: {exc}"
+        return provider, ref, MessageStatus.SENT, None
+    template = (settings.notify_sms_template_id if channel == "sms"
+                else settings.notify_email_template_id)
+    if not settings.notify_api_key or not template:
+        return "notify", None, MessageStatus.TECHNICAL_FAILURE, notify.NO_SETTINGS
+    if channel == "sms" and not phones.is_mobile(participant.phone):
+        return ("notify", None, MessageStatus.PERMANENT_FAILURE,
+                f"{participant.phone} is not a mobile number: text messages go only to mobiles")
+    language = client_language(inv.wave.study, participant.language)
+    fields = notify.personalisation(
+        programme=programme_name(inv.wave.study, language), link=link,
+        closes_on=inv.closes_on, language=language, stop_link=stop_link)
+    ref = notify.reference(settings.secret_key, inv.nonce, inv.delivery_kind, sequence, channel)
+    send = notify.send_sms if channel == "sms" else notify.send_email
+    try:
+        notify_id = send(notify.client(settings), template_id=template,
+                         to=participant.phone if channel == "sms" else participant.email,
+                         fields=fields, ref=ref)
+    except notify.NotifyError as exc:
+        return "notify", None, MessageStatus.TECHNICAL_FAILURE, str(exc)
+    return "notify", notify_id, MessageStatus.SENDING, None

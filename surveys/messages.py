@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from instruments import text
 from surveys.i18n import N_, translate
 
 ANSWER_ERRORS = {
@@ -23,7 +24,12 @@ KIND = {
 
 
 def answer_error(code: str, question, language: str, *, cell: str | None = None) -> str:
-    """The message for an answer error code from `instruments.parse_answer`."""
+    """The message for an answer error code from `instruments.parse_answer`.
+
+    A missing answer on a page uses the instrument's own words for that question when it
+    has them ("Select how satisfied you are"); an import row keeps the service's words."""
+    if code == "required" and cell is None and getattr(question, "error", None):
+        return text(question.error, language)
     kind = KIND.get(question.type, "choice")
     template = ANSWER_ERRORS.get((code, kind)) or ANSWER_ERRORS.get((code, None))
     if template is None:

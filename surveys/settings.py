@@ -27,6 +27,7 @@ KEY_MISMATCH = (
     "The secret key does not match this database's issued links; set SURVEYS_SECRET_KEY "
     "or SURVEYS_INSTANCE_DIR to the instance that issued them."
 )
+NOTIFY_URL = "https://api.notifications.service.gov.uk"
 URL_EXAMPLE = "postgresql://user:password@host:5432/surveys or sqlite:////path/to/surveys.sqlite3"
 
 
@@ -68,6 +69,51 @@ def _mail_from() -> str:
         raise SettingsError("SURVEYS_MAIL_FROM must be one email address, "
                             "e.g. surveys@example.gov.uk.") from None
     return value
+
+
+NOTIFY_KEY_PATTERN = re.compile(
+    r"^[A-Za-z0-9_ -]+-(?P<service>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _notify() -> dict:
+    """GOV.UK Notify: the key (`{key name}-{service id}-{secret}`, as Notify shows it), its
+    address and the two templates; SURVEYS_EMAIL_PROVIDER says who sends email."""
+    key = os.environ.get("SURVEYS_NOTIFY_API_KEY", "").strip() or None
+    if key is not None and not NOTIFY_KEY_PATTERN.match(key):
+        raise SettingsError("SURVEYS_NOTIFY_API_KEY must be the key as GOV.UK Notify shows it: "
+                            "its name, then the service id and the secret (two ids).")
+    url = os.environ.get("SURVEYS_NOTIFY_BASE_URL", "").strip().rstrip("/") or NOTIFY_URL
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise SettingsError("SURVEYS_NOTIFY_BASE_URL must be an http:// or https:// address, "
+                            f"e.g. {NOTIFY_URL}.")
+    templates = {}
+    for channel in ("email", "sms"):
+        name = f"SURVEYS_NOTIFY_{channel.upper()}_TEMPLATE_ID"
+        value = os.environ.get(name, "").strip().lower() or None
+        if value is not None and not UUID_PATTERN.match(value):
+            raise SettingsError(f"{name} must be a GOV.UK Notify template id "
+                                f"(e.g. 0f1e2d3c-...-...), not '{value[:40]}'.")
+        if value is not None and key is None:
+            raise SettingsError(f"{name} is set but SURVEYS_NOTIFY_API_KEY is not: "
+                                "set both, or neither.")
+        templates[channel] = value
+    provider = os.environ.get("SURVEYS_EMAIL_PROVIDER", "").strip().lower() or "smtp"
+    if provider not in ("smtp", "notify"):
+        raise SettingsError("SURVEYS_EMAIL_PROVIDER must be smtp or notify, "
+                            f"not '{provider[:20]}'.")
+    if provider == "notify" and (key is None or templates["email"] is None):
+        raise SettingsError("SURVEYS_EMAIL_PROVIDER=notify needs SURVEYS_NOTIFY_API_KEY and "
+                            "SURVEYS_NOTIFY_EMAIL_TEMPLATE_ID.")
+    if key is not None and templates["sms"] is None and provider != "notify":
+        raise SettingsError("SURVEYS_NOTIFY_API_KEY is set but no template is: set "
+                            "SURVEYS_NOTIFY_SMS_TEMPLATE_ID (text messages) or "
+                            "SURVEYS_EMAIL_PROVIDER=notify with SURVEYS_NOTIFY_EMAIL_TEMPLATE_ID.")
+    return dict(notify_api_key=key, notify_base_url=url,
+                notify_email_template_id=templates["email"],
+                notify_sms_template_id=templates["sms"], email_provider=provider)
 
 
 def _url_syntax() -> None:
@@ -220,6 +266,13 @@ class Settings:
     # Reports built at once on this machine (every web process together); the rest get a
     # 503 "try again" at once, so report work never holds every web worker (9 of issue 11).
     report_concurrency: int = max(1, (os.cpu_count() or 2) // 2)
+    # GOV.UK Notify (surveys/invitations/notify.py): text messages always go through it,
+    # email only when email_provider is "notify"; None: not configured.
+    notify_api_key: str | None = None
+    notify_base_url: str = NOTIFY_URL
+    notify_email_template_id: str | None = None
+    notify_sms_template_id: str | None = None
+    email_provider: str = "smtp"  # smtp (SMTP, or the outbox without a host) | notify
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -267,4 +320,4 @@ def _cheap_settings() -> dict:
     return dict(base_url=base_url, smtp_host=smtp_host, smtp_port=smtp_port,
                 mail_from=mail_from, dispatch_interval=dispatch_interval,
                 contact_cleanup_minutes=cleanup, instance=instance, proxy_hops=proxy_hops,
-                report_concurrency=report_concurrency)
+                report_concurrency=report_concurrency, **_notify())

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy import case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -59,6 +59,10 @@ ACCOUNT_FROM_ADDRESS = Limit("sign_in_account_address", 5, timedelta(minutes=15)
 # refused unchecked, with the same page and after the same work as a wrong password.
 ACCOUNT_CEILING = Limit("sign_in_account", 50, timedelta(hours=1))
 UNDER_ATTACK_TRIES = 2
+# Not a limit: a marker row whose window_start is when an admin last unlocked the account.
+# Per-address counters of that account started before it count afresh (they are keyed by a
+# hash of email and address, so they cannot be found to be cleared one by one).
+UNLOCKED = Limit("sign_in_unlocked", 0, ACCOUNT_CEILING.window)
 LIMITS = (LINK_GUESSES,)  # kept as rows in throttle_events
 COUNTED = (SIGN_IN_FAILURES, ACCOUNT_FROM_ADDRESS, ACCOUNT_CEILING)
 
@@ -92,7 +96,8 @@ class Count:
         return max(1, math.ceil((self.window_start + self.limit.window - now).total_seconds()))
 
 
-def count_attempt(session: Session, limit: Limit, key: str, now: datetime) -> Count:
+def count_attempt(session: Session, limit: Limit, key: str, now: datetime,
+                  restart_before: datetime | None = None) -> Count:
     """Add one attempt to a counter and return the new count, in one statement.
 
     INSERT ... ON CONFLICT DO UPDATE ... RETURNING: on PostgreSQL the conflicting row
@@ -103,6 +108,8 @@ def count_attempt(session: Session, limit: Limit, key: str, now: datetime) -> Co
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
     moment = literal(now, UTCDateTime())
     expired = table.c.window_start <= now - limit.window
+    if restart_before is not None:  # counted before an admin's unlock: start afresh
+        expired = or_(expired, table.c.window_start < restart_before)
     statement = (
         insert(table)
         .values(key=key, attempts=1, window_start=now)
@@ -136,6 +143,26 @@ def forget(session: Session, count: Count) -> None:
         update(SignInCounter).where(SignInCounter.key == count.key).values(attempts=0)
         .execution_options(synchronize_session=False)
     )
+
+
+def unlock_account(session: Session, secret: str, email: str, now: datetime) -> None:
+    """Clear an account's sign-in counters: its ceiling now, its per-address ones at their
+    next attempt (the marker outlives every window it can restart, then is purged)."""
+    session.execute(
+        delete(SignInCounter)
+        .where(SignInCounter.key == counter_key(secret, ACCOUNT_CEILING, email))
+        .execution_options(synchronize_session=False)
+    )
+    marker = counter_key(secret, UNLOCKED, email)
+    session.execute(delete(SignInCounter).where(SignInCounter.key == marker)
+                    .execution_options(synchronize_session=False))
+    session.add(SignInCounter(key=marker, attempts=0, window_start=now))
+    session.flush()
+
+
+def unlocked_at(session: Session, secret: str, email: str) -> datetime | None:
+    return session.scalar(select(SignInCounter.window_start)
+                          .where(SignInCounter.key == counter_key(secret, UNLOCKED, email)))
 
 
 def failures(session: Session, limit: Limit, client: str, now: datetime) -> int:

@@ -278,3 +278,30 @@ def test_a_bad_definition_gets_one_line_and_creates_nothing(cli, tmp_path, study
     assert message in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert cli("study", "show", "better-work", check=False).returncode == 1
+
+
+def test_wave_channels_are_applied_shown_when_not_email_and_checked(cli, tmp_path, study_file):
+    """Issue 15: a wave chooses email, sms or both; `study show` prints it only when it is
+    not [email], so other definitions read back as before."""
+    cli("db", "upgrade")
+    cli("study", "apply", str(study_file))
+    assert "channels" not in cli("study", "show", "better-work").stdout
+    texted = tmp_path / "texted.yaml"
+    texted.write_text(STUDY.replace("offset_days: 30\n", "offset_days: 30\n"
+                                    "    channels: [sms, email]\n"))
+    assert "wave w2: channels [email] -> [email, sms]" in cli("study", "apply",
+                                                              str(texted)).stdout
+    shown = cli("study", "show", "better-work").stdout
+    assert shown.count("channels: [email, sms]") == 1
+    again = tmp_path / "again.yaml"
+    again.write_text(shown)
+    assert cli("study", "apply", str(again)).stdout.splitlines()[1:] == ["- no changes"]
+    for bad in ("[]", "[fax]", "[sms, sms]"):
+        wrong = tmp_path / "wrong.yaml"
+        wrong.write_text(STUDY.replace("offset_days: 30\n",
+                                       f"offset_days: 30\n    channels: {bad}\n"))
+        done = cli("study", "apply", str(wrong), check=False)
+        assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+        assert "wave w2.channels: must list how the wave reaches clients: email, sms or both" \
+            in done.stderr
+    assert cli("study", "show", "better-work").stdout == shown

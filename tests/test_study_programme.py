@@ -65,7 +65,8 @@ def test_emails_name_the_studys_programme_in_its_language_for_every_wave(
     dispatch(session_factory, clock(), settings, mailer)
     follow_up, reminder = smtp.to("h1@example.org")[-2:]
     subject, plain, rich = parts(follow_up)
-    assert subject == f"Tell us how you are getting on after your {PROGRAMME}"
+    # Wave two's subject says it is a follow-up (issue 15): not the same words as wave one.
+    assert subject == f"Follow-up questionnaire: how are you getting on after your {PROGRAMME}?"
     assert "This is a follow-up questionnaire" in plain and "follow-up" in rich
     subject, plain, rich = parts(reminder)
     assert subject == f"Reminder: tell us how you are getting on after your {PROGRAMME}"

@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from surveys import phones
 from surveys.clock import system_clock
 from surveys.clock import today as clock_today
 from surveys.csv_rows import (
@@ -62,7 +63,7 @@ from surveys.studies.measures import cohort_column, parse_value
 
 REF_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
-PHONE_PATTERN = re.compile(r"^[0-9+() -]{6,40}$")
+PHONE_PATTERN = re.compile(r"^[0-9+() -]{1,40}$")  # then phones.normalise: a UK number
 LANGUAGES = ("en", "cy")
 CHANNELS = ("telephone", "face_to_face_site", "face_to_face_neutral", "video")
 ATTENDANCE = ("attended", "unable_to_attend", "failed_to_attend")
@@ -216,8 +217,14 @@ def _check_participant(line: int, row: dict[str, str], today: date, errors: RowE
         ok = False
     phone = row.get("phone", "")
     if phone and not PHONE_PATTERN.match(phone):
-        errors.add(line, "phone", "must be digits, spaces and + ( ) -, 6 to 40 characters")
+        errors.add(line, "phone", "must be digits, spaces and + ( ) -, up to 40 characters")
         ok = False
+    elif phone:
+        # A UK number, kept in E.164; landlines stay allowed (telephone interviews).
+        phone, problem = phones.normalise(phone)
+        if problem:
+            errors.add(line, "phone", problem)
+            ok = False
     scores = {}
     for column, name, measure in columns.baselines:
         scores[name], problem = parse_baseline(measure, row.get(column, ""))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session, joinedload
 
 from surveys import tokens
+from surveys.invitations import windows
 from surveys.models import (
     DeliveryStatus,
     Invitation,
@@ -29,8 +30,62 @@ from surveys.models import (
 BATCH = 500
 
 
+def _wave_clocks(session: Session) -> dict[int, Row]:
+    """Every wave with its timing and its study's clock: a small table, read once a pass."""
+    return {row.id: row for row in session.execute(
+        select(Wave.id, Wave.study_id, Wave.close_days, Wave.reminder_days, Study.end_date,
+               Study.time_zone, Study.send_window).join(Study, Study.id == Wave.study_id))}
+
+
+def _local_todays(waves: dict[int, Row], now: datetime) -> dict[int, date]:
+    """Each wave's study's local date at `now` (due dates are local dates: decision 0011)."""
+    return {wave_id: windows.local_today(row.time_zone, now) for wave_id, row in waves.items()}
+
+
+def _by_local_date(todays: dict[int, date], now: datetime, condition) -> ColumnElement[bool]:
+    """`condition(day)` with each invitation's own study's local `day`.
+
+    When every study has the same local date (one time zone: the usual case) this is the
+    plain comparison, which the dispatcher's indexes serve as a range; otherwise the range
+    up to the latest local date, narrowed per group of waves sharing a date.
+    """
+    by_day: dict[date, list[int]] = {}
+    for wave_id, day in todays.items():
+        by_day.setdefault(day, []).append(wave_id)
+    if len(by_day) <= 1:
+        return condition(next(iter(by_day), now.astimezone(UTC).date()))
+    return and_(condition(max(by_day)), or_(*(
+        and_(Invitation.wave_id.in_(ids), condition(day)) for day, ids in by_day.items())))
+
+
+def _study_clock(inv: Invitation) -> tuple[dict | None, str | None]:
+    study = inv.wave.study
+    return study.send_window, study.time_zone
+
+
+def local_today(inv: Invitation, now: datetime) -> date:
+    """The invitation's study's date at `now`."""
+    return windows.local_today(_study_clock(inv)[1], now)
+
+
+def hold_until(session: Session, inv: Invitation, now: datetime) -> datetime | None:
+    """When the study's sending window next opens, if it is shut at `now`; else None.
+
+    Checked at sending time (scheduler.jobs.deliver), like cancel_reason: a message queued
+    inside the window but delayed (retries, a dispatcher that was down) is pushed to the
+    next opening rather than sent at night or on a day the study does not send.
+    """
+    window, tz = _study_clock(inv)
+    return None if windows.is_open(window, tz, now) else windows.next_open(window, tz, now)
+
+
 def link_for(base_url: str, secret: str, invitation: Invitation) -> str:
     return f"{base_url}/r/{tokens.derive_token(secret, invitation.nonce)}"
+
+
+def stop_link_for(base_url: str, secret: str, invitation: Invitation) -> str:
+    """The link every message carries to stop further contact (surveys/web/optout.py)."""
+    return f"{base_url}/stop/{tokens.derive_token(secret, invitation.nonce)}"
 
 
 def _initial_status(study: Study, due_on: date) -> str:
@@ -121,12 +176,16 @@ def issue_due(
     where that batch ended, so a pass over N due rows does not re-read the index entries
     of the rows it has just issued (O(N), not O(N**2 / batch)). Rows another dispatcher
     held locked are skipped either way; the next pass sees them if still due.
+    Due dates are the study's local dates; an emailed invitation is queued for the next
+    time the study's sending window is open (now, if it is).
     """
-    today = now.date()
     result = IssueResult()
+    waves = _wave_clocks(session)
+    todays = _local_todays(waves, now)
     query = select(
         Invitation.id, Invitation.participant_id, Invitation.wave_id, Invitation.due_on
-    ).where(Invitation.status == InvitationStatus.SCHEDULED, Invitation.due_on <= today)
+    ).where(Invitation.status == InvitationStatus.SCHEDULED,
+            _by_local_date(todays, now, lambda day: Invitation.due_on <= day))
     if after is not None:
         query = query.where(tuple_(Invitation.due_on, Invitation.id) > tuple_(*after))
     due = session.execute(
@@ -137,22 +196,16 @@ def issue_due(
     if not due:
         return result
     result.last = (due[-1].due_on, due[-1].id)
-
-
-    waves = {
-        row.id: row
-        for row in session.execute(
-            select(Wave.id, Wave.close_days, Wave.reminder_days, Study.end_date).join(
-                Study, Study.id == Wave.study_id
-            )
-        )
-    }
+    # When each study's window next opens: computed once per study, not per row.
+    sending = {row.study_id: windows.next_open(row.send_window, row.time_zone, now)
+               for row in waves.values()}
     with_email = set(
         session.scalars(
             select(Participant.id).where(
                 Participant.id.in_({row.participant_id for row in due}),
-                Participant.email.is_not(None),
-                Participant.email != "",
+                # Some contact detail: deliver() checks it against the wave's channels.
+                or_(and_(Participant.email.is_not(None), Participant.email != ""),
+                    and_(Participant.phone.is_not(None), Participant.phone != "")),
             )
         )
     )
@@ -161,6 +214,7 @@ def issue_due(
     issued: dict[bool, list[dict]] = {True: [], False: []}
     for row in due:
         wave = waves[row.wave_id]
+        today = todays[row.wave_id]
         if wave.end_date is not None and row.due_on > wave.end_date:
             out_of_window.append(row.id)
         elif row.due_on + timedelta(days=wave.close_days) < today:
@@ -171,10 +225,11 @@ def issue_due(
             nonce = tokens.new_nonce()
             issued[row.participant_id in with_email].append({
                 "b_id": row.id,
+                "b_next": sending[wave.study_id],
                 "b_nonce": nonce,
                 "b_token_hash": tokens.hash_token(tokens.derive_token(secret, nonce)),
                 "b_closes_on": today + timedelta(days=wave.close_days),
-                # The first reminder (the rest are issue 15's): none when the wave has none.
+                # The first reminder (queue_reminders sets the next): none when none.
                 "b_reminder_due_on": (today + timedelta(days=min(wave.reminder_days))
                                       if wave.reminder_days else None),
             })
@@ -186,6 +241,9 @@ def issue_due(
     for emailed, params in issued.items():
         if not params:
             continue
+        if not emailed:
+            for p in params:
+                del p["b_next"]
         values = {
             "status": InvitationStatus.ISSUED,
             "issued_at": now,
@@ -196,7 +254,7 @@ def issue_due(
         }
         if emailed:
             values.update(delivery_status=DeliveryStatus.PENDING, delivery_kind="invitation",
-                          next_attempt_at=now)
+                          next_attempt_at=bindparam("b_next"))
         session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values),
                         params)
     result.out_of_window = len(out_of_window)
@@ -206,36 +264,62 @@ def issue_due(
 
 
 def queue_reminders(session: Session, now: datetime) -> int:
-    """Queue one reminder email for each issued, unanswered invitation that is due one."""
-    today = now.date()
+    """Queue the next reminder for each issued, unanswered invitation that is due one.
+
+    A wave has zero to three reminders (Wave.reminder_days, days after issue, ascending).
+    reminder_due_on is the next one's local date (None after the last) and reminders_sent
+    how many were queued, so it is also the number of the reminder in flight. Each goes
+    when the study's sending window is next open, and is checked again then
+    (cancel_reason). An invitation reminded before reminders were counted
+    (reminded_at set, reminders_sent 0) has had its one reminder.
+    """
+    waves = _wave_clocks(session)
+    todays = _local_todays(waves, now)
     rows = session.scalars(
         select(Invitation)
         .join(Participant, Participant.id == Invitation.participant_id)
         .where(
             Invitation.status == InvitationStatus.ISSUED,
-            Invitation.reminder_due_on <= today,
-            Invitation.closes_on >= today,
-            Invitation.reminded_at.is_(None),
+            _by_local_date(todays, now, lambda day: and_(Invitation.reminder_due_on <= day,
+                                                         Invitation.closes_on >= day)),
+            or_(Invitation.reminded_at.is_(None), Invitation.reminders_sent > 0),
             Invitation.delivery_status.in_([DeliveryStatus.SENT, DeliveryStatus.FAILED]),
-            Participant.email.is_not(None),
+            or_(Participant.email.is_not(None), Participant.phone.is_not(None)),
         )
         .limit(BATCH)
         .with_for_update(skip_locked=True, of=Invitation)
     ).all()
+    sending: dict[int, datetime] = {}
+    queued = 0
     for inv in rows:
+        wave = waves[inv.wave_id]
+        days = sorted(wave.reminder_days or [])
+        number = inv.reminders_sent + 1
+        if number > len(days):  # the wave has fewer reminders now than when issued
+            inv.reminder_due_on = None
+            continue
+        issued_on = windows.local_today(wave.time_zone, inv.issued_at or now)
+        inv.reminders_sent = number
+        inv.reminder_due_on = (issued_on + timedelta(days=days[number])
+                               if number < len(days) else None)
         inv.reminded_at = now
         inv.delivery_kind = "reminder"
         inv.delivery_status = DeliveryStatus.PENDING
         inv.attempts = 0
-        inv.next_attempt_at = now
-    return len(rows)
+        if wave.study_id not in sending:
+            sending[wave.study_id] = windows.next_open(wave.send_window, wave.time_zone, now)
+        inv.next_attempt_at = sending[wave.study_id]
+        queued += 1
+    return queued
 
 
 def close_expired(session: Session, now: datetime) -> int:
-    """Close issued invitations whose closing date has passed unanswered."""
+    """Close issued invitations whose closing date (a local date) has passed unanswered."""
+    todays = _local_todays(_wave_clocks(session), now)
     result = session.execute(
         update(Invitation)
-        .where(Invitation.status == InvitationStatus.ISSUED, Invitation.closes_on < now.date())
+        .where(Invitation.status == InvitationStatus.ISSUED,
+               _by_local_date(todays, now, lambda day: Invitation.closes_on < day))
         .values(status=InvitationStatus.CLOSED)
         .execution_options(synchronize_session=False)
     )
@@ -258,8 +342,15 @@ def claim_deliveries(session: Session, now: datetime, limit: int = 50) -> list[I
     )
 
 
-# Why a claimed email was not sent (stored in last_error; shown to researchers).
-CANCEL_REASONS = ("answered", "closed", "no_email")
+# Why a claimed message was not sent (stored in last_error; shown to researchers).
+# "no_email" is kept for rows written before waves had channels; now "no_contact".
+CANCEL_REASONS = ("answered", "closed", "no_email", "opted_out", "no_contact")
+
+
+def channels_for(inv: Invitation) -> list[str]:
+    """The wave's channels this participant has details for (email address; phone)."""
+    have = {"email": bool(inv.participant.email), "sms": bool(inv.participant.phone)}
+    return [c for c in (inv.wave.channels or ["email"]) if have.get(c)]
 
 
 def cancel_reason(session: Session, inv: Invitation, now: datetime) -> str | None:
@@ -278,11 +369,14 @@ def cancel_reason(session: Session, inv: Invitation, now: datetime) -> str | Non
     )
     if inv.status == InvitationStatus.COMPLETED or answered is not None:
         return "answered"
+    if inv.participant.opted_out_at is not None:
+        # The client asked not to be contacted: no message of the study, in any wave.
+        return "opted_out"
     if inv.status != InvitationStatus.ISSUED or (
-            inv.closes_on is not None and inv.closes_on < now.date()):
+            inv.closes_on is not None and inv.closes_on < local_today(inv, now)):
         return "closed"
-    if not inv.participant.email:
-        return "no_email"
+    if not channels_for(inv):
+        return "no_contact"  # no contact details for the wave's channels
     return None
 
 
@@ -292,10 +386,22 @@ def cancel_delivery(inv: Invitation, reason: str) -> None:
     inv.next_attempt_at = None
 
 
+def fail_delivery(inv: Invitation, error: str) -> None:
+    """No channel can ever carry this message (e.g. a text message to a landline, or SMS
+    without GOV.UK Notify settings): no retry; researchers see why."""
+    inv.attempts += 1
+    inv.delivery_status = DeliveryStatus.FAILED
+    inv.last_error = error[:500]
+    inv.next_attempt_at = None
+
+
 def record_delivery(
     inv: Invitation, now: datetime, error: str | None, *, retry_limit: int, base_seconds: int
 ) -> None:
-    """Mark a delivery sent, or schedule a retry with exponential backoff, or give up."""
+    """Mark a delivery sent, or schedule a retry with exponential backoff, or give up.
+
+    A retry that would fall outside the study's sending window waits for its next opening.
+    """
     inv.attempts += 1
     if error is None:
         inv.delivery_status = DeliveryStatus.SENT
@@ -307,7 +413,8 @@ def record_delivery(
         inv.delivery_status = DeliveryStatus.FAILED
         inv.next_attempt_at = None
     else:
-        inv.next_attempt_at = now + timedelta(seconds=base_seconds * 2 ** (inv.attempts - 1))
+        retry_at = now + timedelta(seconds=base_seconds * 2 ** (inv.attempts - 1))
+        inv.next_attempt_at = windows.next_open(*_study_clock(inv), retry_at)
 
 
 def find_by_token(session: Session, token: str) -> Invitation | None:

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from surveys.i18n import client_language, programme_name
 from surveys.models import Wave
+from surveys.studies.message_texts import study_words, wave_words
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "emails"
@@ -44,9 +45,12 @@ def build_email(
     link: str,
     closes_on: date,
     wave: Wave,
+    stop_link: str | None = None,
 ) -> EmailMessage:
     """The email for an invitation to `wave`, in the client's `language` when the wave's study
-    has it (else the study's first), naming the study's programme."""
+    has it (else the study's first), naming the study's programme, in the study's and wave's
+    own words where they have them (surveys/studies/message_texts.py). `stop_link` lets the
+    client stop further messages (surveys/web/optout.py): every message sent carries it."""
     study = wave.study
     language = client_language(study, language)
     env = _environment(language)
@@ -62,9 +66,14 @@ def build_email(
         "follow_up": bool(study.waves) and wave.id != study.waves[0].id,
         "reminder": kind == "reminder",
         "language": language,
+        "stop_link": stop_link,
+        **study_words(study, language),
+        **wave_words(wave, language),
     }
+    # One line, whatever the study's words: a header cannot hold a line break.
+    context["subject"] = " ".join(env.get_template("subject.txt").render(context).split())
     message = EmailMessage()
-    message["Subject"] = env.get_template("subject.txt").render(context).strip()
+    message["Subject"] = context["subject"]
     message["From"] = sender
     message["To"] = to
     message["Message-ID"] = make_msgid(domain="surveys.invalid")

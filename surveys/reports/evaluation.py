@@ -416,10 +416,17 @@ STATUS_ROWS = (
     ("completed", N_("Answered")),
     ("closed", N_("Closed unanswered")),
     ("issued", N_("Issued, still open")),
+    ("opted_out", N_("Asked not to be contacted")),
     ("scheduled", N_("Not yet due")),
     ("out_of_window", N_("Due after the study's end date (outside the window)")),
     ("lapsed", N_("Lapsed before it could be issued")),
 )
+
+
+# A client who asked not to be contacted after being sent the questionnaire did not answer
+# it: a non-response, so in the base of the response rate.
+ISSUED_KEYS = ("completed", "closed", "issued", "opted_out")
+ISSUED_NET = N_("Issued (answered, closed, open or asked not to be contacted)")
 
 
 def response_rate_table(
@@ -437,8 +444,7 @@ def response_rate_table(
                 t(N_("Status"), language), cats, counts, language=language,
                 base_text=t(N_("Base: one questionnaire per client in the cohort."), language),
                 breakdown=breakdown, none_label=N_("Not recorded"),
-                nets=[Net("issued_total", t(N_("Issued (answered, closed or open)"), language),
-                          ("completed", "closed", "issued"))],
+                nets=[Net("issued_total", t(ISSUED_NET, language), ISSUED_KEYS)],
             ))
         return tables
     columns = []
@@ -454,11 +460,11 @@ def response_rate_table(
                   base_text=t(N_("Base: one questionnaire per client in the cohort and wave; "
                                  "per cents are of the questionnaires issued."), language))
     per_wave = {code: _status_counts(statuses, code) for code in waves}
-    issued_keys = ("completed", "closed", "issued")
+    issued_keys = ISSUED_KEYS
     for key, label in STATUS_ROWS:
         table.rows.append(Row(key, t(label, language),
                               {f"{c}:count": per_wave[c][key] for c in waves}))
-    table.rows.append(Row("issued_total", t(N_("Issued (answered, closed or open)"), language),
+    table.rows.append(Row("issued_total", t(ISSUED_NET, language),
                           {f"{c}:count": sum(per_wave[c][k] for k in issued_keys)
                            for c in waves}, kind="net"))
     table.rows.append(Row(TOTAL, t(N_("All questionnaires (one per client)"), language),
@@ -469,7 +475,7 @@ def response_rate_table(
                                    (TOTAL, f"{c}:count")))
         table.blocks.append(Derived(("issued_total", f"{c}:count"),
                                     tuple((k, f"{c}:count") for k in issued_keys)))
-        for key in ("completed", "closed", "issued", "issued_total"):
+        for key in (*ISSUED_KEYS, "issued_total"):
             table.add_percent(key, f"{c}:count", f"{c}:percent", ("issued_total", f"{c}:count"))
     return [table]
 

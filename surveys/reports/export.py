@@ -57,7 +57,8 @@ def _sheet_name(index: int) -> str:
     return f"Table_{index}"
 
 
-def render_xlsx(report: dict[str, Any]) -> bytes:
+def render_xlsx(report: dict[str, Any], extra: list[tuple[dict, dict]] = ()) -> bytes:
+    """`extra`: (section, table) pairs laid out after the report's tables (the codebook)."""
     import xlsxwriter
 
     language = report["language"]
@@ -82,7 +83,7 @@ def render_xlsx(report: dict[str, Any]) -> bytes:
            for d in range(5)},
     }
 
-    tables = report_tables(report)
+    tables = report_tables(report) + list(extra)
     styles = {"title": title, "heading": heading, "wrap": wrap}
 
     cover = book.add_worksheet("Cover")

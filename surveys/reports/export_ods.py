@@ -28,7 +28,8 @@ from surveys.reports.export import (
 CM_PER_CHARACTER = 0.2
 
 
-def render_ods(report: dict[str, Any]) -> bytes:
+def render_ods(report: dict[str, Any], extra: list[tuple[dict, dict]] = ()) -> bytes:
+    """`extra`: (section, table) pairs laid out after the report's tables (the codebook)."""
     from odf import dc
     from odf.opendocument import OpenDocumentSpreadsheet
 
@@ -40,7 +41,7 @@ def render_ods(report: dict[str, Any]) -> bytes:
     doc.meta.addElement(dc.Creator(text=t(N_("Health and work surveys"), language)))
     doc.meta.addElement(dc.Language(text="cy-GB" if language == "cy" else "en-GB"))
     book = _Book(doc)
-    tables = report_tables(report)
+    tables = report_tables(report) + list(extra)
 
     cover = book.sheet("Cover", [110])
     for style, line in cover_lines(report):

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     String,
+    and_,
     case,
     cast,
     distinct,
@@ -378,14 +379,20 @@ def answer_groups_many(
 def invitation_statuses(
     session: Session, study: Study, dim: Subquery | None
 ) -> dict[tuple[Any, tuple[str, str]], int]:
-    """Invitations per (group, (wave code, status))."""
+    """Invitations per (group, (wave code, status)). An issued questionnaire a client did
+    not answer (open or closed) after asking not to be contacted has its own status,
+    "opted_out"; one they answered counts as answered."""
+    status = case((and_(Participant.opted_out_at.is_not(None),
+                        Invitation.status.in_(("issued", "closed"))), literal("opted_out")),
+                  else_=Invitation.status)
     query = (
-        select(_group(dim), Wave.code, Invitation.status, func.count())
+        select(_group(dim), Wave.code, status, func.count())
         .select_from(Invitation)
         .join(Wave, Wave.id == Invitation.wave_id)
+        .join(Participant, Participant.id == Invitation.participant_id)
         .where(Wave.study_id == study.id)
     )
-    query = _grouped(query, dim, Invitation.participant_id, Wave.code, Invitation.status)
+    query = _grouped(query, dim, Invitation.participant_id, Wave.code, status)
     out: dict[tuple[Any, tuple[str, str]], int] = defaultdict(int)
     for group, code, status, n in session.execute(query):
         out[(group, (code, status))] += int(n)
@@ -413,7 +420,7 @@ def linkage(session: Session, study: Study) -> dict[tuple[str, str], int]:
     return {(code, why): int(n) for code, why, n in rows}
 
 
-ISSUED_STATUSES = ("issued", "completed", "closed")
+ISSUED_STATUSES = ("issued", "completed", "closed", "opted_out")
 
 
 def end_scores_by_response(

@@ -117,6 +117,28 @@ def render(rows: list[dict[str, str]], study: Study, fmt: str, language: str) ->
     return _html(rows, heads, title, language).encode("utf-8")
 
 
+def spreadsheet_table(session: Session, study: Study, language: str) -> tuple[dict, dict]:
+    """The codebook as one more (section, table) of the evaluation spreadsheet (XLSX and
+    ODS), in the shape surveys.reports.export lays out: the last sheet, listed in Contents."""
+    rows = codebook_rows(session, study, language)
+    heads = headings(rows, language)
+    first, *rest = heads
+    title = translate(N_("Codebook: %(study)s"), language, study=study.name)
+    section = {"id": "codebook", "title": translate(N_("Codebook"), language),
+               "notes": [], "caveats": []}
+    table = {
+        "id": "codebook", "title": title, "row_header": heads[first],
+        "base_text": translate(N_("Every variable of the study's exports (responses of each "
+                                  "wave, and pairs), with its question text, values and "
+                                  "labels."), language),
+        "notes": [], "caveats": [],
+        "columns": [{"key": key, "label": heads[key], "kind": "text"} for key in rest],
+        "rows": [{"key": str(i), "label": row[first],
+                  "cells": {key: row[key] for key in rest}} for i, row in enumerate(rows)],
+    }
+    return section, table
+
+
 def _html(rows: list[dict[str, str]], heads: dict[str, str], title: str, language: str) -> str:
     e = html.escape
     head = "".join(f'<th scope="col">{e(h)}</th>' for h in heads.values())

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from instruments import Instrument, Page, clean_answers, visible_pages
+from instruments import Instrument, Page, clean_answers, visible_pages, visible_questions
 from surveys.models import Invitation, InvitationStatus, Response, User
 
 CHECK = "check"
@@ -99,6 +99,23 @@ def resume_page_id(instrument: Instrument, response: Response) -> str:
     seen = set(answers.get("_pages_seen") or [])
     for page in visible_pages(instrument, answers):
         if page.id not in seen:
+            return page.id
+    return CHECK
+
+
+def after_change(instrument: Instrument, answers: dict, page_id: str) -> str:
+    """Where a client who changed a page from check-answers goes next: the first later
+    page that routing now shows and that is unseen or lacks a required answer (a page the
+    change opened), else back to check-answers. Routing only looks back, so a change
+    never affects an earlier page."""
+    seen = set(answers.get("_pages_seen") or [])
+    shown = {q.id for q in visible_questions(instrument, answers)}
+    pages = visible_pages(instrument, answers)
+    ids = [p.id for p in pages]
+    for page in pages[ids.index(page_id) + 1:] if page_id in ids else []:
+        if page.id not in seen or any(
+            q.required and q.id in shown and q.id not in answers for q in page.questions
+        ):
             return page.id
     return CHECK
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from instruments import Instrument, InstrumentError, available_instruments
 from surveys import audit
+from surveys.invitations import windows
 from surveys.models import (
     MAX_MEASURES,
     Invitation,
@@ -255,22 +256,33 @@ def apply_definition(session: Session, d: StudyDefinition, *, now: datetime,
     if created:
         study = Study(slug=d.slug, name=d.name, programme=d.programme, languages=d.languages,
                       arms=d.arms, randomised=d.randomised, notes=d.notes,
-                      end_date=d.end_date,
+                      end_date=d.end_date, time_zone=d.time_zone, send_window=d.send_window,
                       disclosure_threshold=d.disclosure_threshold)
         session.add(study)
         changes.insert(0, f"created study '{d.slug}' with {len(d.waves)} waves and "
                           f"{len(d.measures)} measures")
     else:
         for attr in ("name", "programme", "languages", "arms", "randomised", "notes",
-                     "end_date", "disclosure_threshold"):
+                     "end_date", "disclosure_threshold", "time_zone", "send_window"):
             old, new = getattr(study, attr), getattr(d, attr)
-            if old != new and attr == "notes":  # free text: say that it changed, not how
+            if attr == "send_window":  # the stored form; None is the default window
+                old = windows.normal_window(old)
+            if old != new and attr == "send_window":
+                changes.append(f"send_window: {windows.describe(old)} -> {windows.describe(new)}")
+                study.send_window = new
+            elif old != new and attr == "notes":  # free text: say that it changed, not how
                 changes.append("notes: changed" if old and new else
                                "notes: added" if new else "notes: removed")
                 study.notes = new
             elif old != new:
                 changes.append(f"{attr}: {_show(old)} -> {_show(new)}")
                 setattr(study, attr, new)
+
+    if (study.messages or None) != (d.messages or None):  # free text: that it changed
+        if not created:
+            changes.append("messages: changed" if study.messages and d.messages else
+                           "messages: added" if d.messages else "messages: removed")
+        study.messages = dict(d.messages) or None
 
     # Measures: same key = same measure (same slot); a new one takes the lowest free slot.
     by_key = {m.key: m for m in study.measures}
@@ -320,6 +332,15 @@ def apply_definition(session: Session, d: StudyDefinition, *, now: datetime,
             study.waves.append(wave)
             added.append(w.code)
         changed = _set_wave(wave, w, r)
+        if (wave.messages or None) != (w.messages or None):  # free text: that it changed
+            if wave.id is not None:
+                changed.append("messages changed")
+            wave.messages = dict(w.messages) or None
+        if list(wave.channels or ["email"]) != w.channels or wave.channels is None:
+            if wave.id is not None and list(wave.channels or ["email"]) != w.channels:
+                changed.append(f"channels {_show(wave.channels or ['email'])} -> "
+                               f"{_show(w.channels)}")
+            wave.channels = list(w.channels)
         if w.code not in added and changed:
             if any(c.split(" ", 1)[0] in TIMING for c in changed):
                 retimed.append(wave)

@@ -16,7 +16,9 @@ from datetime import date
 import yaml
 
 from instruments.yaml_source import describe_yaml_error, parse_yaml
+from surveys.invitations import windows
 from surveys.models import MAX_MEASURES, Study
+from surveys.studies.message_texts import check_study_messages, check_wave_messages
 
 LANGUAGES = ("en", "cy")
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -27,10 +29,13 @@ MAX_WAVES = 12
 MAX_REMINDERS = 3
 
 STUDY_KEYS = ("slug", "name", "programme", "languages", "end_date", "disclosure_threshold",
-              "arms", "randomised", "notes", "measures", "waves")
+              "arms", "randomised", "notes", "time_zone", "send_window", "messages",
+              "measures", "waves")
 MAX_NOTES = 4000
 MEASURE_KEYS = ("id", "kind", "better", "baseline", "min", "max", "reliable_change", "label")
-WAVE_KEYS = ("code", "label", "instrument", "offset_days", "reminder_days", "close_days")
+WAVE_KEYS = ("code", "label", "instrument", "offset_days", "reminder_days", "close_days",
+             "messages", "channels")
+CHANNELS = ("email", "sms")  # how a wave reaches clients (issue 15); default [email]
 
 
 class DefinitionError(ValueError):
@@ -62,6 +67,9 @@ class WaveDefinition:
     close_days: int = 28
     # The wave's name in reports, per language; empty: named from its code.
     label: dict[str, str] = field(default_factory=dict)
+    # Its own words in messages (surveys/studies/message_texts.py); empty: the service's.
+    messages: dict = field(default_factory=dict)
+    channels: list[str] = field(default_factory=lambda: ["email"])
 
 
 @dataclass
@@ -75,9 +83,15 @@ class StudyDefinition:
     arms: list[str] = field(default_factory=list)
     # Participants were allocated to the arms at random (only with arms).
     randomised: bool = False
+    # The study's clock and when messages may go (surveys/invitations/windows.py);
+    # send_window None: 09:00-19:00, Monday to Saturday.
+    time_zone: str = windows.DEFAULT_TIME_ZONE
+    send_window: dict | None = None
     # For the study's researchers and evaluators (never clients): how it was set up, the
     # assumptions behind it, what a reader of its reports should know.
     notes: str | None = None
+    # Who runs it and who to contact, in messages (surveys/studies/message_texts.py).
+    messages: dict = field(default_factory=dict)
     measures: list[MeasureDefinition] = field(default_factory=list)
     waves: list[WaveDefinition] = field(default_factory=list)
 
@@ -196,6 +210,16 @@ def check_definition(document: dict) -> StudyDefinition:
         c.add("notes", f"must be text of at most {MAX_NOTES} characters")
         notes = None
     notes = notes.strip() or None if isinstance(notes, str) else None
+    time_zone = document.get("time_zone", windows.DEFAULT_TIME_ZONE)
+    if (zone_problem := windows.zone_problem(time_zone)) is not None:
+        c.add("time_zone", zone_problem)
+        time_zone = windows.DEFAULT_TIME_ZONE
+    send_window = document.get("send_window")
+    window_problems = windows.window_problems(send_window) if send_window is not None else []
+    for key, problem in window_problems:
+        c.add(f"send_window.{key}" if key else "send_window", problem)
+    send_window = None if window_problems else windows.normal_window(send_window)
+    messages = check_study_messages(c, document.get("messages"), languages)
     measures = [_measure(c, node, i, languages) for i, node in
                 enumerate(_list(c, document.get("measures", []), "measures"))]
     if len(measures) > MAX_MEASURES:
@@ -213,7 +237,8 @@ def check_definition(document: dict) -> StudyDefinition:
     return StudyDefinition(
         slug=slug, name=name.strip(), programme=programme, languages=list(languages),
         end_date=end_date, disclosure_threshold=threshold, arms=list(arms),
-        randomised=randomised, notes=notes, measures=measures, waves=waves,
+        randomised=randomised, notes=notes, measures=measures, waves=waves, messages=messages,
+        time_zone=time_zone, send_window=send_window,
     )
 
 
@@ -321,7 +346,17 @@ def _wave(c: _Checker, node: object, i: int, languages: list[str]) -> WaveDefini
         c.add(f"{where}.reminder_days", f"a reminder must come before the wave closes "
                                         f"(close_days {close})")
     label = c.text(node.get("label"), f"{where}.label", languages, required=False)
-    return WaveDefinition(code, instrument.strip(), offset, sorted(reminders), close, label)
+    channels = node.get("channels", ["email"])
+    if isinstance(channels, str):
+        channels = [channels]
+    if (not isinstance(channels, list) or not channels
+            or any(ch not in CHANNELS for ch in channels) or len(set(channels)) != len(channels)):
+        c.add(f"{where}.channels", "must list how the wave reaches clients: email, sms or both "
+                                   "(e.g. [email, sms])")
+        channels = ["email"]
+    return WaveDefinition(code, instrument.strip(), offset, sorted(reminders), close, label,
+                          messages=check_wave_messages(c, node.get("messages"), where, languages),
+                          channels=[ch for ch in CHANNELS if ch in channels])
 
 
 def definition_of(study: Study) -> StudyDefinition:
@@ -331,6 +366,9 @@ def definition_of(study: Study) -> StudyDefinition:
         languages=list(study.languages or LANGUAGES), end_date=study.end_date,
         disclosure_threshold=study.disclosure_threshold, arms=list(study.arms or []),
         randomised=bool(study.randomised), notes=study.notes or None,
+        time_zone=study.time_zone or windows.DEFAULT_TIME_ZONE,
+        send_window=windows.normal_window(study.send_window),
+        messages=dict(study.messages or {}),
         measures=[
             MeasureDefinition(m.key, m.kind, m.better, m.baseline,
                               m.min_value if m.kind == "scale" else None,
@@ -339,7 +377,10 @@ def definition_of(study: Study) -> StudyDefinition:
             for m in study.measures
         ],
         waves=[WaveDefinition(w.code, w.instrument, w.offset_days, list(w.reminder_days or []),
-                              w.close_days, dict(w.label or {})) for w in study.waves],
+                              w.close_days, dict(w.label or {}),
+                              messages=dict(w.messages or {}),
+                              channels=list(w.channels or ["email"]))
+               for w in study.waves],
     )
 
 
@@ -356,6 +397,12 @@ def write_definition(study: Study) -> str:
         document["randomised"] = d.randomised
     if d.notes:
         document["notes"] = d.notes
+    if d.time_zone != windows.DEFAULT_TIME_ZONE:  # only when not the default, like messages
+        document["time_zone"] = d.time_zone
+    if d.send_window:
+        document["send_window"] = d.send_window
+    if d.messages:  # only when set: a study without them shows exactly as before
+        document["messages"] = d.messages
     measures = []
     for m in d.measures:
         item: dict = {"id": m.id, "kind": m.kind, "better": m.better, "baseline": m.baseline}
@@ -371,7 +418,8 @@ def write_definition(study: Study) -> str:
         # A label only when set: a study without one shows exactly as before.
         {"code": w.code, **({"label": w.label} if w.label else {}), "instrument": w.instrument,
          "offset_days": w.offset_days, "reminder_days": w.reminder_days,
-         "close_days": w.close_days}
+         "close_days": w.close_days, **({"messages": w.messages} if w.messages else {}),
+         **({"channels": w.channels} if w.channels != ["email"] else {})}
         for w in d.waves
     ]
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

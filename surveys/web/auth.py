@@ -38,7 +38,8 @@ def current_user() -> User | None:
     if "user" not in g:
         user_id = session.get("user_id")
         user = db().get(User, user_id) if isinstance(user_id, int) else None
-        if user is not None and session.get("epoch") != user.session_epoch:
+        if user is not None and (session.get("epoch") != user.session_epoch
+                                 or not user.active):
             user = None
         g.user = user
     return g.user

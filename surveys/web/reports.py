@@ -26,6 +26,7 @@ from surveys.reports.paired_change import paired_report, render_csv
 from surveys.reports.queries import DIMENSIONS, has_appointments
 from surveys.studies import StudyNotFound, default_follow_up
 from surveys.studies.waves import wave_name
+from surveys.web.access import visible_studies
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
@@ -98,6 +99,12 @@ def _evaluation(slug: str, fmt: str) -> tuple[Study, dict, dict]:
     return study, report, options
 
 
+def _codebook(study: Study, report: dict) -> list[tuple[dict, dict]]:
+    from surveys.responses.codebook import spreadsheet_table
+
+    return [spreadsheet_table(db(), study, report["language"])]
+
+
 def _filename(study: Study, report: dict, ext: str) -> str:
     parts = ["evaluation", study.slug, report["follow_up"]]
     if report["breakdown"]:
@@ -109,7 +116,7 @@ def _filename(study: Study, report: dict, ext: str) -> str:
 @bp.route("/reports/")
 @roles_required(*READERS)
 def index():
-    studies = db().scalars(select(Study).order_by(Study.id)).all()
+    studies = db().scalars(visible_studies(select(Study).order_by(Study.id))).all()
     return render_template("pages/reports/index.html", studies=studies)
 
 
@@ -142,7 +149,7 @@ def evaluation_xlsx(slug: str):
     from surveys.reports.export import render_xlsx
 
     study, report, _ = _evaluation(slug, "xlsx")
-    return download(rendered("xlsx", lambda: render_xlsx(report)),
+    return download(rendered("xlsx", lambda: render_xlsx(report, _codebook(study, report))),
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     _filename(study, report, "xlsx"))
 
@@ -153,7 +160,7 @@ def evaluation_ods(slug: str):
     from surveys.reports.export_ods import render_ods
 
     study, report, _ = _evaluation(slug, "ods")
-    return download(rendered("ods", lambda: render_ods(report)),
+    return download(rendered("ods", lambda: render_ods(report, _codebook(study, report))),
                     "application/vnd.oasis.opendocument.spreadsheet",
                     _filename(study, report, "ods"))
 

@@ -80,7 +80,7 @@ def _current() -> Invitation:
     if row is None:
         abort(404)
     invitation = row[0]
-    _speak_for(ClientStudy(*row[1:]))
+    speak_for(ClientStudy(*row[1:]))
     if session.get("mode") == "telephone":
         user = current_user()
         if user is None or user.role not in ("researcher", "admin"):
@@ -103,7 +103,7 @@ def _blocked(invitation: Invitation):
     return None
 
 
-def _speak_for(study: Study | ClientStudy) -> None:
+def speak_for(study: Study | ClientStudy) -> None:
     """Client pages speak only their study's languages (surveys.web.setup.select_locale):
     a client whose language the study lacks, or who asks for it, gets its first."""
     g.client_study = study
@@ -120,11 +120,11 @@ def study_context() -> dict:
     study = g.get("client_study")
     if study is None:
         return {}
-    return {"programme": programme_name(study, _language()),
+    return {"programme": programme_name(study, current_language()),
             "client_languages": g.client_languages}
 
 
-def _language() -> str:
+def current_language() -> str:
     study = g.get("client_study")
     if study is None:
         return session.get("lang") or "en"
@@ -175,7 +175,8 @@ def page(page_id: str):
         # A page hidden by routing, or made up: go to where the client should be.
         return redirect(url_for("respond.resume"))
     current = shown[page_id]
-    language = _language()
+    returning = _returning() and response is not None
+    language = current_language()
     form = page_form(current, language, answers, formdata=request.form if request.method ==
                      "POST" else None)
     if request.method == "POST" and form.validate():
@@ -188,10 +189,20 @@ def page(page_id: str):
         db().commit()
         if "save_and_exit" in request.form:
             return redirect(url_for("respond.saved"))
+        if returning:
+            # Back to check-answers, through any page the changed answer newly opened.
+            target = questionnaire.after_change(instrument, response.answers, page_id)
+            return redirect(_page_url(target, returning=target != questionnaire.CHECK))
         target = questionnaire.next_page_id(instrument, response.answers, page_id)
         return redirect(url_for("respond.page", page_id=target))
-    back = questionnaire.previous_page_id(instrument, answers, page_id)
-    pages = list(shown)
+    if returning:
+        back = url_for("respond.page", page_id=questionnaire.CHECK)
+    else:
+        previous = questionnaire.previous_page_id(instrument, answers, page_id)
+        back = url_for("respond.page", page_id=previous) if previous else url_for(
+            "respond.resume")
+    # No "Question 4 of 6": routing changes the count as the client answers (GOV.UK's
+    # question pages pattern); the caption names the questionnaire instead.
     return render_template(
         "pages/respond/question.html",
         form=form,
@@ -199,11 +210,25 @@ def page(page_id: str):
         instrument=instrument,
         language=language,
         text=text,
-        back=url_for("respond.page", page_id=back) if back else url_for("respond.resume"),
-        position=pages.index(page_id) + 1,
-        total=len(pages),
+        back=back,
         telephone=session.get("mode") == "telephone",
     ), (400 if form.errors else 200)
+
+
+RETURN_TO_CHECK = "check"
+
+
+def _returning() -> bool:
+    """Whether the client came from "Change" on check-answers (?return=check). Only that
+    one word counts, and it only ever leads to this service's check-answers page, so the
+    parameter cannot send anyone elsewhere."""
+    return request.args.get("return") == RETURN_TO_CHECK
+
+
+def _page_url(page_id: str, *, returning: bool = False) -> str:
+    if returning:
+        return url_for("respond.page", page_id=page_id, **{"return": RETURN_TO_CHECK})
+    return url_for("respond.page", page_id=page_id)
 
 
 def check_answers(invitation: Invitation):
@@ -227,8 +252,8 @@ def check_answers(invitation: Invitation):
     return render_template(
         "pages/respond/check.html",
         summary=[
-            (page.id, text(q.text, _language()), display_answer(q, response.answers.get(q.id),
-                                                                 _language()))
+            (_page_url(page.id, returning=True), text(q.text, current_language()),
+             display_answer(q, response.answers.get(q.id), current_language()))
             for page in visible_pages(instrument, response.answers)
             for q in page.questions
         ],

@@ -149,16 +149,35 @@ def configure(app: Flask, overrides: dict) -> None:
         return send_from_directory(GOVUK_DIST, filename, max_age=86400)
 
     from surveys import cli
-    from surveys.web import admin, auth, errors, reports, respond, security, staff, studies
+    from surveys.web import (
+        access,
+        accounts,
+        admin,
+        auth,
+        errors,
+        help_pages,
+        optout,
+        participants,
+        reports,
+        respond,
+        security,
+        staff,
+        studies,
+    )
 
     cli.register(app)
 
     errors.register(app)
     security.register(app)
+    access.register(app)  # per-study access, for every route with a <slug>
     app.register_blueprint(respond.bp)
+    app.register_blueprint(help_pages.bp)
+    app.register_blueprint(optout.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(participants.bp)
     app.register_blueprint(studies.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(accounts.bp)
     logging.getLogger("surveys").setLevel(logging.INFO)

@@ -32,10 +32,19 @@ from surveys.cohort import status as cohort_status
 from surveys.cohort.importer import ImportRejected, import_cohort
 from surveys.csv_rows import CsvFileError
 from surveys.invitations import reschedule_wave
-from surveys.models import Invitation, InvitationStatus, Participant, Study, Wave
+from surveys.models import (
+    Invitation,
+    InvitationStatus,
+    Message,
+    MessageStatus,
+    Participant,
+    Study,
+    Wave,
+)
 from surveys.responses.importer import import_responses
 from surveys.studies import measures, wave_by_code
 from surveys.studies.definition import MAX_REMINDERS
+from surveys.web.access import visible_studies
 from surveys.web.auth import current_user, roles_required, safe_referrer
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
@@ -56,7 +65,7 @@ def _study(slug: str) -> Study:
 @bp.route("/")
 @roles_required(*STAFF)
 def dashboard():
-    studies = db().scalars(select(Study).order_by(Study.id)).all()
+    studies = db().scalars(visible_studies(select(Study).order_by(Study.id))).all()
     summary = [
         (
             study,
@@ -389,6 +398,10 @@ def update_window(slug: str):
     return redirect(url_for("staff.schedule", slug=slug))
 
 
+FAILED_MESSAGES = (MessageStatus.PERMANENT_FAILURE, MessageStatus.TEMPORARY_FAILURE,
+                   MessageStatus.TECHNICAL_FAILURE)
+
+
 @bp.route("/studies/<slug>/invitations")
 @roles_required(*RESEARCH)
 def invitations(slug: str):
@@ -409,8 +422,16 @@ def invitations(slug: str):
         query = (query.where(Invitation.delivery_status == "failed") if status == "failed"
                  else query.where(Invitation.status == status))
     rows = db().scalars(query.limit(200)).unique().all()
+    # Messages that did not arrive, with the address or number to fix (issue 15).
+    failed: dict[int, list[Message]] = {}
+    for message in db().scalars(
+            select(Message).where(Message.invitation_id.in_([inv.id for inv in rows]),
+                                  Message.status.in_(FAILED_MESSAGES))
+            .order_by(Message.id)):
+        failed.setdefault(message.invitation_id, []).append(message)
     return render_template("pages/staff/invitations.html", study=study, rows=rows,
-                           wave_code=wave_code, status=status, statuses=list(InvitationStatus))
+                           wave_code=wave_code, status=status, statuses=list(InvitationStatus),
+                           failed_messages=failed)
 
 
 @bp.route("/invitations/<int:invitation_id>/telephone", methods=["POST"])

@@ -97,8 +97,9 @@ def test_the_ods_has_the_sheets_and_values_of_the_xlsx_with_numbers_as_numbers(
     report = evaluator.get(f"/api/studies/ehd-2024/reports/evaluation{query}").get_json()
     tables = [t for s in report["sections"] for t in s["tables"]]
 
+    # Every table, then the codebook as the last table sheet.
     assert list(ods) == list(xlsx) == ["Cover", "Contents", "Notes", *[
-        f"Table_{i}" for i in range(1, len(tables) + 1)]]
+        f"Table_{i}" for i in range(1, len(tables) + 2)]]
     numbers = 0
     for name, rows in xlsx.items():
         assert len(ods[name]) == len(rows), name
@@ -121,6 +122,30 @@ def test_the_ods_has_the_sheets_and_values_of_the_xlsx_with_numbers_as_numbers(
     frame = pd.read_excel(io.BytesIO(response.get_data()), sheet_name="Table_1", header=None,
                           engine="odf")
     assert frame.iloc[0, 0] == tables[0]["title"]
+
+
+@pytest.mark.parametrize("ext", ["ods", "xlsx"])
+def test_the_codebook_is_the_last_sheet_of_both_spreadsheets(evaluator, demo_session, ext):
+    from surveys.responses.codebook import codebook_rows, headings
+    from tests.reports.conftest import demo_study
+
+    read = read_ods if ext == "ods" else read_xlsx
+    sheets = read(evaluator.get(f"/reports/ehd-2024/evaluation.{ext}").get_data())
+    last = list(sheets)[-1]
+    rows = sheets[last]
+    assert rows[0] == ["Codebook: Employment and Health Discussion evaluation (synthetic demo)"]
+    expected = codebook_rows(demo_session, demo_study(demo_session), "en")
+    heads = headings(expected, "en")
+    assert rows[3] == list(heads.values())
+    body = rows[4:]
+    assert len(body) == len(expected) > 10
+    # Empty text cells read back as missing: compare the filled ones, in order.
+    for got, want in zip(body, expected, strict=True):
+        assert [v for v in got if v not in ("", None)] == [
+            want[k] for k in heads if want[k] != ""]
+    assert any(row[:2] == [last, rows[0][0]] for row in sheets["Contents"])
+    workability = next(r for r in expected if r["variable"] == "workability")
+    assert "10" in workability["values"]
 
 
 def test_the_fte_of_each_site_is_a_number_in_both_spreadsheets(evaluator):

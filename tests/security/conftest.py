@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from scheduler.jobs import dispatch
 from surveys import tokens
-from surveys.accounts import create_user
+from surveys.accounts import create_user, invite_user
 from surveys.cohort.importer import import_cohort
 from surveys.models import Invitation, Participant, Study, User
 from surveys.responses.importer import import_responses
@@ -37,6 +37,7 @@ class World:
     users: dict[str, User] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # ref -> wave-one token
     invitation_ids: dict[str, int] = field(default_factory=dict)
+    invite_token: str = ""  # a staff invitation's set-password token, not yet used
 
     @property
     def identifiers(self) -> list[str]:
@@ -66,6 +67,9 @@ def build_world(session_factory, settings, mailer, clock) -> World:
         for role in ROLES:
             create_user(s, f"{role}@example.org", PASSWORD, role)
         s.commit()
+        # Made after the others, so each role's first account is still the one above.
+        _, world.invite_token = invite_user(s, "invited@example.org", "evaluator", clock())
+        s.commit()
     dispatch(session_factory, clock(), settings, mailer)
     with session_factory() as s:
         study = s.scalar(select(Study).where(Study.slug == "default"))
@@ -80,7 +84,7 @@ def build_world(session_factory, settings, mailer, clock) -> World:
         s.commit()
     with session_factory() as s:
         for role in ROLES:
-            user = s.scalar(select(User).where(User.role == role))
+            user = s.scalar(select(User).where(User.role == role).order_by(User.id))
             world.users[role] = user
         for inv, ref in s.execute(
             select(Invitation, Participant.ref)
@@ -102,7 +106,7 @@ def act_as(client, session_factory, role: str | None) -> None:
     if role in (None, "anonymous"):
         return
     with session_factory() as s:
-        user = s.scalar(select(User).where(User.role == role))
+        user = s.scalar(select(User).where(User.role == role).order_by(User.id))
         user_id, epoch = user.id, user.session_epoch
     with client.session_transaction() as session:
         session["user_id"] = user_id

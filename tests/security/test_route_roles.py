@@ -24,6 +24,7 @@ OK, SIGN_IN, FORBIDDEN = "allowed", "sent to sign in", "refused (403)"
 PUBLIC = {ANON: OK, EVALUATOR: OK, RESEARCHER: OK, ADMIN: OK}
 STAFF = {ANON: SIGN_IN, EVALUATOR: OK, RESEARCHER: OK, ADMIN: OK}
 RESEARCH = {ANON: SIGN_IN, EVALUATOR: FORBIDDEN, RESEARCHER: OK, ADMIN: OK}
+RESEARCHER_ONLY = {ANON: SIGN_IN, EVALUATOR: FORBIDDEN, RESEARCHER: OK, ADMIN: FORBIDDEN}
 ADMIN_ONLY = {ANON: SIGN_IN, EVALUATOR: FORBIDDEN, RESEARCHER: FORBIDDEN, ADMIN: OK}
 
 # (endpoint, method) -> who may. Static files and design-system assets are public
@@ -70,6 +71,16 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("staff.update_window", "POST"): RESEARCH,
     ("staff.invitations", "GET"): RESEARCH,
     ("staff.telephone", "POST"): RESEARCH,
+    # Researchers (and admins): participants, one at a time, and their CSV (references).
+    ("participants.index", "GET"): RESEARCH,
+    ("participants.participants_csv", "GET"): RESEARCH,
+    ("participants.show", "GET"): RESEARCH,
+    ("participants.contact", "POST"): RESEARCH,
+    ("participants.resend", "POST"): RESEARCH,
+    ("participants.withdraw", "POST"): RESEARCH,
+    ("participants.erase", "POST"): RESEARCH,
+    # The personal link to read out on the telephone: researchers who telephone, only.
+    ("participants.personal_link", "POST"): RESEARCHER_ONLY,
     # Researchers (and admins): study definitions and instrument previews.
     ("studies.create", "GET"): RESEARCH,
     ("studies.create", "POST"): RESEARCH,
@@ -80,8 +91,20 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("studies.edit", "POST"): RESEARCH,
     ("studies.definition", "GET"): RESEARCH,
     ("studies.preview", "GET"): RESEARCH,
+    # The invited person's own link (the link, not an account, is the key).
+    ("accounts.set_password", "GET"): PUBLIC,
+    ("accounts.set_password", "POST"): PUBLIC,
     # Admins only.
     ("admin.audit_log", "GET"): ADMIN_ONLY,
+    ("admin.audit_csv", "GET"): ADMIN_ONLY,
+    ("accounts.staff_list", "GET"): ADMIN_ONLY,
+    ("accounts.invite", "GET"): ADMIN_ONLY,
+    ("accounts.invite", "POST"): ADMIN_ONLY,
+    ("accounts.account", "GET"): ADMIN_ONLY,
+    ("accounts.account", "POST"): ADMIN_ONLY,
+    ("accounts.set_active", "POST"): ADMIN_ONLY,  # the admin's own: refused, the last admin
+    ("accounts.unlock", "POST"): ADMIN_ONLY,
+    ("accounts.reinvite", "POST"): ADMIN_ONLY,
 }
 # Query strings some routes need to show something (else they answer 404).
 QUERY = {"staff.responses_csv": {"wave": "wave2"},
@@ -111,8 +134,14 @@ def url_values(world) -> dict:
         "code": "wave1",
         "name": "wave1",
         "invitation_id": world.invitation_ids["ZQREF-ALPHA1"],
+        "ref": "ZQREF-ALPHA1",
         "page_id": first_page,
         "token": world.tokens["ZQREF-ALPHA1"],
+        "invite": world.invite_token,
+        # The admin's own account: deactivating the last admin is refused, so walking every
+        # route changes no one's access.
+        "user_id": world.users["admin"].id,
+        "change": "deactivate",
     }
 
 

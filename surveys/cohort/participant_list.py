@@ -1,0 +1,194 @@
+"""Finding participants of a study: search by reference, filters, sorting, one page at a time.
+
+Plain queries taking the session (no web code), shared by the participants page and its
+CSV. A reference search is a range on lower(ref), `lower(ref) >= q AND lower(ref) < q'`
+(q' is q with its last character moved on by one), so both SQLite and PostgreSQL read it
+from ix_participants_ref_lower (study_id, lower(ref)): exact and prefix matches alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from surveys.models import (
+    DeliveryStatus,
+    Invitation,
+    InvitationStatus,
+    Message,
+    MessageStatus,
+    Participant,
+    Study,
+)
+
+PAGE_SIZE = 50
+SORTS = ("reference", "site", "completed_on")
+# The reference alphabet of the cohort import (contracts s. 2).
+REF_SEARCH = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class BadFilter(ValueError):
+    """A filter no participant list can answer; str() is the one line to show (a code
+    the web layer translates, see `problem`)."""
+
+    def __init__(self, problem: str, **params: object) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Filters:
+    ref: str = ""  # reference, or its beginning, any case
+    site: str = ""
+    arm: str = ""
+    wave: str = ""  # with status: the wave's invitation status
+    status: str = ""
+    delivery_problem: bool = False
+    withdrawn: bool = False
+    opted_out: bool = False
+    sort: str = "reference"
+
+    def checked(self, study: Study) -> Filters:
+        """These filters, or BadFilter naming the first that cannot be used."""
+        if self.ref and not REF_SEARCH.fullmatch(self.ref):
+            raise BadFilter("bad_ref")
+        if self.arm and self.arm not in (study.arms or []):
+            raise BadFilter("bad_arm", arm=self.arm)
+        if self.wave and self.wave not in {w.code for w in study.waves}:
+            raise BadFilter("bad_wave", wave=self.wave)
+        if self.status and self.status not in set(InvitationStatus):
+            raise BadFilter("bad_status", status=self.status)
+        if self.status and not self.wave:
+            raise BadFilter("status_without_wave")
+        if self.sort not in SORTS:
+            raise BadFilter("bad_sort", sort=self.sort)
+        return self
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as query-string values (for links to other pages and the CSV)."""
+        args = {"ref": self.ref, "site": self.site, "arm": self.arm, "wave": self.wave,
+                "status": self.status, "problem": "1" if self.delivery_problem else "",
+                "withdrawn": "1" if self.withdrawn else "",
+                "opted_out": "1" if self.opted_out else "",
+                "sort": "" if self.sort == "reference" else self.sort}
+        return {k: v for k, v in args.items() if v}
+
+
+def _next_prefix(prefix: str) -> str:
+    """The least string greater than every string starting with `prefix` (ASCII)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def filtered(study: Study, filters: Filters) -> Select:
+    """SELECT participants of the study matching the filters (no order, no limit)."""
+    query = select(Participant).where(Participant.study_id == study.id)
+    if filters.ref:
+        q = filters.ref.lower()
+        lowered = func.lower(Participant.ref)
+        query = query.where(lowered >= q, lowered < _next_prefix(q),
+                            # The range is the index's; LIKE keeps it a prefix under any
+                            # collation ('_' escaped: it is a wildcard to LIKE).
+                            lowered.like(q.replace("_", "\\_") + "%", escape="\\"))
+    if filters.site:
+        query = query.where(Participant.site == filters.site)
+    if filters.arm:
+        query = query.where(Participant.arm == filters.arm)
+    if filters.wave:
+        wave_id = next(w.id for w in study.waves if w.code == filters.wave)
+        condition = [Invitation.participant_id == Participant.id, Invitation.wave_id == wave_id]
+        if filters.status:
+            condition.append(Invitation.status == filters.status)
+        query = query.where(exists().where(*condition))
+    if filters.delivery_problem:
+        query = query.where(or_(
+            exists().where(Invitation.participant_id == Participant.id,
+                           Invitation.delivery_status == DeliveryStatus.FAILED),
+            exists().where(Message.participant_id == Participant.id,
+                           Message.status == MessageStatus.PERMANENT_FAILURE),
+        ))
+    if filters.withdrawn:
+        query = query.where(Participant.withdrawn_at.is_not(None))
+    if filters.opted_out:
+        query = query.where(Participant.opted_out_at.is_not(None))
+    return query
+
+
+def _ordered(query: Select, sort: str) -> Select:
+    if sort == "site":
+        return query.order_by(Participant.site, Participant.ref)
+    if sort == "completed_on":
+        return query.order_by(Participant.completed_on.desc(), Participant.ref)
+    return query.order_by(Participant.ref)
+
+
+@dataclass(frozen=True)
+class ParticipantPage:
+    rows: list[Participant]
+    total: int  # participants matching the filters
+    page: int
+    pages: int
+
+    @property
+    def first(self) -> int:  # position of the first row shown (1-based), 0 when none
+        return (self.page - 1) * PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + len(self.rows)
+
+
+def count(session: Session, study: Study, filters: Filters) -> int:
+    return session.scalar(
+        filtered(study, filters).with_only_columns(func.count(Participant.id))) or 0
+
+
+def page_of(session: Session, study: Study, filters: Filters, page: int) -> ParticipantPage:
+    """One page of the filtered list; BadFilter("bad_page") for a page beyond the last."""
+    total = count(session, study, filters)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if not 1 <= page <= pages:
+        raise BadFilter("bad_page", pages=pages)
+    rows = session.scalars(_ordered(filtered(study, filters), filters.sort)
+                           .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return ParticipantPage(rows=list(rows), total=total, page=page, pages=pages)
+
+
+def sites(session: Session, study: Study) -> list[str]:
+    """The study's sites, for the filter (a few dozen at most)."""
+    return list(session.scalars(select(Participant.site).where(Participant.study_id == study.id)
+                                .group_by(Participant.site).order_by(Participant.site)))
+
+
+CSV_HEADER = ("participant_ref", "site", "arm", "completed_on", "status", "language",
+              "opted_out_at", "withdrawn_at")
+
+
+def csv_rows(session: Session, study: Study, filters: Filters) -> Iterator[tuple]:
+    """Header, then one row per participant of the filtered list, in its order, read in
+    batches. No email or phone: the list is for finding people, not contacting them."""
+    yield CSV_HEADER
+    query = _ordered(filtered(study, filters), filters.sort).execution_options(yield_per=1000)
+    for p in session.scalars(query):
+        yield (p.ref, p.site, p.arm or "", p.completed_on.isoformat() if p.completed_on else "",
+               p.status, p.language,
+               p.opted_out_at.isoformat() if p.opted_out_at else "",
+               p.withdrawn_at.isoformat() if p.withdrawn_at else "")
+
+
+def by_ref(session: Session, study: Study, ref: str) -> Participant | None:
+    """The participant with exactly this reference (any case: imports treat case-only
+    differences as one person)."""
+    if not REF_SEARCH.fullmatch(ref or ""):
+        return None
+    found = session.scalar(select(Participant).where(
+        Participant.study_id == study.id, Participant.ref == ref))
+    if found is None:
+        lowered = func.lower(Participant.ref)
+        found = session.scalar(select(Participant).where(
+            and_(Participant.study_id == study.id, lowered == ref.lower())).limit(1))
+    return found

@@ -1,0 +1,162 @@
+"""One participant: what happened to them (a timeline, newest first) and what staff may do
+about it (change contact details, send the link again, withdraw).
+
+No web code: the timeline is plain events (a kind code and its values) that the page puts
+into words. Audit events of these acts name the participant by `participant_id` and the
+keyed `ref_digest` (surveys.privacy), never by reference, like the erasure record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from surveys.models import (
+    AuditEvent,
+    DeliveryStatus,
+    Invitation,
+    InvitationStatus,
+    Message,
+    Participant,
+    Response,
+    Study,
+)
+
+# Audit actions that name one participant (by ref_digest) and so appear on their timeline.
+PARTICIPANT_ACTIONS = ("contact_details_changed", "participant_resend", "personal_link_shown",
+                       "participant_withdrawn", "participant_erased", "participant_opted_out")
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime  # for ordering; `on_day` events happen on a date, not at a time
+    kind: str
+    values: dict = field(default_factory=dict)
+    on_day: bool = False
+
+
+def _day(value: date) -> datetime:
+    return datetime.combine(value, time.max, tzinfo=UTC)
+
+
+def invitations_of(session: Session, participant: Participant) -> list[Invitation]:
+    return list(session.scalars(
+        select(Invitation).options(joinedload(Invitation.wave))
+        .where(Invitation.participant_id == participant.id).order_by(Invitation.due_on)
+    ).unique())
+
+
+def responses_of(session: Session, participant: Participant) -> list[Response]:
+    return list(session.scalars(
+        select(Response).options(joinedload(Response.wave))
+        .where(Response.participant_id == participant.id).order_by(Response.id)
+    ).unique())
+
+
+def timeline(session: Session, study: Study, participant: Participant, digest: str,
+             today: date) -> list[Event]:
+    """Everything that happened to the participant, newest first."""
+    events: list[Event] = []
+    for inv in invitations_of(session, participant):
+        wave = inv.wave.code
+        if inv.status == InvitationStatus.SCHEDULED:
+            events.append(Event(_day(inv.due_on), "due", {"wave": wave}, on_day=True))
+        elif inv.status in (InvitationStatus.OUT_OF_WINDOW, InvitationStatus.LAPSED):
+            events.append(Event(_day(inv.due_on), inv.status, {"wave": wave}, on_day=True))
+        if inv.issued_at:
+            events.append(Event(inv.issued_at, "issued", {"wave": wave}))
+        if inv.reminded_at:
+            events.append(Event(inv.reminded_at, "reminder",
+                                {"wave": wave, "count": max(inv.reminders_sent, 1)}))
+        if inv.delivery_status == DeliveryStatus.FAILED:
+            events.append(Event(inv.next_attempt_at or inv.reminded_at or inv.issued_at
+                                or _day(inv.due_on), "delivery_failed",
+                                {"wave": wave, "error": inv.last_error or ""}))
+        if inv.status == InvitationStatus.CLOSED and inv.closes_on:
+            events.append(Event(_day(inv.closes_on), "closed", {"wave": wave}, on_day=True))
+    messages = session.scalars(select(Message).where(Message.participant_id == participant.id)
+                               .order_by(Message.id)).all()
+    waves = {inv.id: inv.wave.code for inv in invitations_of(session, participant)}
+    for m in messages:
+        events.append(Event(m.created_at, "message", {
+            "wave": waves.get(m.invitation_id, ""), "channel": m.channel, "kind": m.kind,
+            "sequence": m.sequence, "status": m.status, "error": m.error or ""}))
+    for r in responses_of(session, participant):
+        values = {"wave": r.wave.code, "mode": r.mode, "source": r.source}
+        if r.started_at:
+            events.append(Event(r.started_at, "opened", values))
+        if r.status == "submitted":
+            events.append(Event(r.submitted_at or _day(r.submitted_on or today),
+                                "telephone" if r.mode == "telephone" else "answered", values,
+                                on_day=r.submitted_at is None))
+        elif r.current_page:
+            events.append(Event(r.started_at or _day(today), "saved", values))
+    if participant.opted_out_at:
+        events.append(Event(participant.opted_out_at, "opted_out"))
+    if participant.withdrawn_at:
+        events.append(Event(participant.withdrawn_at, "withdrawn"))
+    if participant.contact_erased_at:
+        events.append(Event(participant.contact_erased_at, "contact_erased"))
+    audited = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action.in_(PARTICIPANT_ACTIONS),
+            AuditEvent.detail["ref_digest"].as_string() == digest,
+        ).order_by(AuditEvent.id)
+    ).all()
+    for a in audited:
+        if (a.detail or {}).get("study") == study.slug:
+            events.append(Event(a.at, "audit:" + a.action,
+                                {**(a.detail or {}), "actor": a.actor}))
+    return sorted(events, key=lambda e: e.at, reverse=True)
+
+
+def can_resend(session: Session, inv: Invitation, participant: Participant,
+               today: date) -> bool:
+    """Only an issued, unanswered, still open invitation of someone we may contact."""
+    if (inv.status != InvitationStatus.ISSUED or participant.withdrawn_at
+            or participant.opted_out_at or not (participant.email or participant.phone)):
+        return False
+    if inv.closes_on is not None and inv.closes_on < today:
+        return False
+    answered = session.scalar(select(Response.id).where(
+        Response.status == "submitted", Response.participant_id == participant.id,
+        Response.wave_id == inv.wave_id).limit(1))
+    return answered is None
+
+
+def resend(session: Session, inv: Invitation, now: datetime) -> None:
+    """Queue the invitation's message again, to go at the dispatcher's next pass.
+
+    The dispatcher sends each (invitation, kind, sequence, channel) once (Message's unique
+    constraint), so the rows of earlier copies move to sequence -1, -2... (kept for the
+    timeline): the invitation then goes again over every channel.
+    """
+    earlier = session.scalars(select(Message).where(
+        Message.invitation_id == inv.id, Message.kind == "invitation")).all()
+    lowest = min((m.sequence for m in earlier), default=0)
+    for m in earlier:
+        if m.sequence == 0:
+            m.sequence = min(lowest, 0) - 1
+    session.flush()
+    inv.delivery_status = DeliveryStatus.PENDING
+    inv.delivery_kind = "invitation"
+    inv.attempts = 0
+    inv.next_attempt_at = now
+    inv.last_error = None
+
+
+def withdraw(session: Session, participant: Participant, now: datetime) -> int:
+    """Stop all contact: mark them withdrawn and cancel every message waiting to go.
+    Returns how many were cancelled."""
+    participant.withdrawn_at = now
+    waiting = session.scalars(select(Invitation).where(
+        Invitation.participant_id == participant.id,
+        Invitation.delivery_status == DeliveryStatus.PENDING)).all()
+    for inv in waiting:
+        inv.delivery_status = DeliveryStatus.CANCELLED
+        inv.last_error = "withdrawn"
+        inv.next_attempt_at = None
+    return len(waiting)

@@ -1,0 +1,99 @@
+"""The participants page stays fast at a million participants: its search and its pages
+read through indexes on SQLite and PostgreSQL (query plans of the real statements).
+
+The statements run by surveys.cohort.participant_list against a small cohort are
+recorded and EXPLAINed. On PostgreSQL sequential scans are disabled, so a Seq Scan
+means no index can serve the query; on SQLite a plain `SCAN participants` (no index) or a
+temporary B-tree for the reference order would mean the same.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, text
+
+from surveys.cohort import participant_list as plist
+from surveys.cohort.importer import import_cohort
+from surveys.studies import resolve_study
+from tests.helpers import participants_csv, person
+
+
+@pytest.fixture
+def recorded(engine):
+    statements: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if not executemany and statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield statements
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def pg_plan(engine, statement: str, parameters) -> tuple[list[str], set[str]]:
+    """(tables read by a sequential scan, indexes used)."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        payload = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement,
+                                       parameters).all()[0][0]
+        conn.rollback()
+    plan = (json.loads(payload) if isinstance(payload, str) else payload)[0]["Plan"]
+    scans, names, todo = [], set(), [plan]
+    while todo:
+        node = todo.pop()
+        if node.get("Node Type") == "Seq Scan":
+            scans.append(node.get("Relation Name"))
+        if "Index Name" in node:
+            names.add(node["Index Name"])
+        todo.extend(node.get("Plans", []))
+    return scans, names
+
+
+def sqlite_plan(engine, statement: str, parameters) -> list[str]:
+    with engine.connect() as conn:
+        return [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                                        parameters).all()]
+
+
+def test_participant_search_and_pages_read_through_indexes(engine, session_factory, clock,
+                                                           recorded):
+    today = clock().date()
+    people = [person(f"R-{i:04}", today - timedelta(days=i % 9), site=f"Site {i % 7}")
+              for i in range(300)]
+    with session_factory() as s:
+        study = resolve_study(s, None, create=True)
+        import_cohort(s, study, participants_csv(*people), today=today)
+        s.commit()
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+    with session_factory() as s:
+        study = resolve_study(s, None)
+        recorded.clear()
+        found = plist.page_of(s, study, plist.Filters(ref="r-01"), 1)
+        search = list(recorded)
+        recorded.clear()
+        listed = plist.page_of(s, study, plist.Filters(), 3)
+        pages = list(recorded)
+    assert found.total == 100 and listed.first == 101
+    assert len(search) == 2 and len(pages) == 2  # the count, then the page
+
+    if engine.dialect.name == "postgresql":
+        for statement, parameters in search + pages:
+            scans, names = pg_plan(engine, statement, parameters)
+            assert scans == [], f"a whole-table scan:\n{statement}"
+        for statement, parameters in search:
+            assert "ix_participants_ref_lower" in pg_plan(engine, statement, parameters)[1]
+        return
+    for statement, parameters in search:
+        details = sqlite_plan(engine, statement, parameters)
+        assert any("ix_participants_ref_lower" in d for d in details), details
+    for statement, parameters in search + pages:
+        details = sqlite_plan(engine, statement, parameters)
+        assert not [d for d in details if d.startswith("SCAN participants")], details
+    page_plan = sqlite_plan(engine, *pages[1])
+    assert not [d for d in page_plan if "TEMP B-TREE" in d], page_plan  # no sort of all rows
