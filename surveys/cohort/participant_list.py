@@ -94,8 +94,9 @@ def filtered(study: Study, filters: Filters) -> Select:
                             # The range is the index's; LIKE keeps it a prefix under any
                             # collation ('_' escaped: it is a wildcard to LIKE).
                             lowered.like(q.replace("_", "\\_") + "%", escape="\\"))
-    if filters.site:
-        query = query.where(Participant.site == filters.site)
+    if filters.site:  # as typed, any case (a few dozen sites, written many ways)
+        query = query.where(or_(Participant.site == filters.site,
+                                func.lower(Participant.site) == filters.site.lower()))
     if filters.arm:
         query = query.where(Participant.arm == filters.arm)
     if filters.wave:
@@ -156,12 +157,6 @@ def page_of(session: Session, study: Study, filters: Filters, page: int) -> Part
     rows = session.scalars(_ordered(filtered(study, filters), filters.sort)
                            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return ParticipantPage(rows=list(rows), total=total, page=page, pages=pages)
-
-
-def sites(session: Session, study: Study) -> list[str]:
-    """The study's sites, for the filter (a few dozen at most)."""
-    return list(session.scalars(select(Participant.site).where(Participant.study_id == study.id)
-                                .group_by(Participant.site).order_by(Participant.site)))
 
 
 CSV_HEADER = ("participant_ref", "site", "arm", "completed_on", "status", "language",

@@ -60,7 +60,8 @@ def timeline(session: Session, study: Study, participant: Participant, digest: s
              today: date) -> list[Event]:
     """Everything that happened to the participant, newest first."""
     events: list[Event] = []
-    for inv in invitations_of(session, participant):
+    invitations = invitations_of(session, participant)
+    for inv in invitations:
         wave = inv.wave.code
         if inv.status == InvitationStatus.SCHEDULED:
             events.append(Event(_day(inv.due_on), "due", {"wave": wave}, on_day=True))
@@ -79,7 +80,7 @@ def timeline(session: Session, study: Study, participant: Participant, digest: s
             events.append(Event(_day(inv.closes_on), "closed", {"wave": wave}, on_day=True))
     messages = session.scalars(select(Message).where(Message.participant_id == participant.id)
                                .order_by(Message.id)).all()
-    waves = {inv.id: inv.wave.code for inv in invitations_of(session, participant)}
+    waves = {inv.id: inv.wave.code for inv in invitations}
     for m in messages:
         events.append(Event(m.created_at, "message", {
             "wave": waves.get(m.invitation_id, ""), "channel": m.channel, "kind": m.kind,

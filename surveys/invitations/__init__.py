@@ -344,7 +344,8 @@ def claim_deliveries(session: Session, now: datetime, limit: int = 50) -> list[I
 
 # Why a claimed message was not sent (stored in last_error; shown to researchers).
 # "no_email" is kept for rows written before waves had channels; now "no_contact".
-CANCEL_REASONS = ("answered", "closed", "no_email", "opted_out", "no_contact")
+CANCEL_REASONS = ("answered", "closed", "no_email", "opted_out", "no_contact",
+                  "withdrawn")
 
 
 def channels_for(inv: Invitation) -> list[str]:
@@ -372,6 +373,8 @@ def cancel_reason(session: Session, inv: Invitation, now: datetime) -> str | Non
     if inv.participant.opted_out_at is not None:
         # The client asked not to be contacted: no message of the study, in any wave.
         return "opted_out"
+    if inv.participant.withdrawn_at is not None:
+        return "withdrawn"  # researchers withdrew them: no contact (staff participant page)
     if inv.status != InvitationStatus.ISSUED or (
             inv.closes_on is not None and inv.closes_on < local_today(inv, now)):
         return "closed"

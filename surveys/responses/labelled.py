@@ -47,6 +47,7 @@ from surveys.responses.export import question_columns
 from surveys.studies import measures as study_measures
 from surveys.studies.instruments import instrument as load_version
 from surveys.studies.instruments import wave_instrument
+from surveys.studies.waves import wave_name
 
 FORMATS = ("csv", "sav", "dta")
 NOT_IN_VERSION = -97
@@ -418,7 +419,7 @@ def pair_variables(study: Study, wave: Wave, instruments: list[Instrument],
                 values, _missing(language, NOT_RECORDED), **common))
         variables.append(_variable(f"{measure.key}_fu", taken, f"{measure.key} {wave.code}",
             translate(N_("%(measure)s: follow-up (%(wave)s)"), language, measure=name,
-                      wave=wave.code),
+                      wave=wave_name(wave.code, wave.label, language)),
             "numeric", values, _missing(language), question=question, **common))
         if measure.baseline:
             if measure.kind == "binary":

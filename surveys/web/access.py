@@ -13,7 +13,7 @@ with `visible_studies(statement)`; `study_or_404(slug)` is the lookup for views.
 from __future__ import annotations
 
 from flask import Flask, abort, g, render_template, request
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 
 from surveys.models import Study, User
 from surveys.models.user import user_studies
@@ -42,6 +42,14 @@ def visible_studies(statement: Select) -> Select:
     """`statement` (selecting from Study) narrowed to the signed-in person's studies."""
     allowed = allowed_study_ids(current_user())
     return statement if allowed is None else statement.where(Study.id.in_(allowed))
+
+
+def grant_study(session, user: User, slug: str) -> None:
+    """Add a study to a limited account's list (a study they have just created)."""
+    study_id = session.scalar(select(Study.id).where(Study.slug == slug))
+    if study_id is not None:
+        session.execute(insert(user_studies).values(user_id=user.id, study_id=study_id))
+        g.pop("allowed_study_ids", None)
 
 
 def study_or_404(slug: str) -> Study:

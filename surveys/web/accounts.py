@@ -53,6 +53,9 @@ class StudiesField(_Lenient, SelectMultipleField):
 def _role_field() -> RadioField:
     return RadioField(_l("Role"), widget=GovRadioInput(),
                       choices=[SelectChoice(role, ROLE_NAMES[role]) for role in accounts.ROLES],
+                      description=_l("Admins manage staff accounts and see everything; "
+                                     "researchers work with participants and their data; "
+                                     "evaluators read reports (aggregates only)."),
                       validators=[InputRequired(_l("Select a role"))])
 
 

@@ -19,7 +19,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -57,7 +57,7 @@ _study = study_or_404  # a study the person may not see answers as one that does
 def _filters() -> plist.Filters:
     args = request.args
     return plist.Filters(
-        ref=args.get("ref", "").strip(), site=args.get("site", ""), arm=args.get("arm", ""),
+        ref=args.get("ref", "").strip(), site=args.get("site", "").strip(), arm=args.get("arm", ""),
         wave=args.get("wave", ""), status=args.get("status", ""),
         delivery_problem=args.get("problem") == "1", withdrawn=args.get("withdrawn") == "1",
         opted_out=args.get("opted_out") == "1", sort=args.get("sort") or "reference")
@@ -102,7 +102,7 @@ def index(slug: str):
         problem = _filter_problem(exc)
     return render_template(
         "pages/staff/participants.html", study=study, filters=filters, page=page,
-        problem=problem, sites=plist.sites(db(), study), statuses=_status_names(),
+        problem=problem, statuses=_status_names(),
         pagination=_pagination(page, filters) if page else None,
         format_number=lambda n: format_decimal(n),
     ), (400 if problem else 200)
@@ -251,7 +251,6 @@ def _show(study: Study, participant: Participant, *, status: int = 200, contact=
 
 
 def _event_when(event: record.Event) -> str:
-    from flask_babel import format_date
     if event.on_day:
         return format_date(event.at.date(), "medium")
     return format_datetime(event.at, "medium")

@@ -131,7 +131,7 @@ def configure(app: Flask, overrides: dict) -> None:
     app.jinja_env.globals.update(
         get_locale=get_locale, format_date=format_page_date, format_decimal=format_half_up,
         format_p=p_text,  # p-values: "<0.001" below 0.001 (analysis.rounding.p_text)
-        method_text=_method_text, method_name=_method_name,
+        method_text=_method_text, method_name=_method_name, wave_name=_wave_name,
     )
 
     @app.teardown_appcontext
@@ -181,3 +181,11 @@ def configure(app: Flask, overrides: dict) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(accounts.bp)
     logging.getLogger("surveys").setLevel(logging.INFO)
+
+
+def _wave_name(wave) -> str:
+    """A wave's name for staff pages, in the page's language ("Six weeks on", "Wave 2"),
+    not its code (surveys.studies.waves)."""
+    from surveys.studies.waves import wave_name
+
+    return wave_name(wave.code, wave.label, str(get_locale())[:2])

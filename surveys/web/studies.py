@@ -26,6 +26,7 @@ from surveys.studies.definition import (
 )
 from surveys.studies.instruments import instrument as load_version
 from surveys.studies.instruments import kept_versions
+from surveys.web.access import allowed_study_ids, grant_study, may_see
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now
 from surveys.web.downloads import download
@@ -80,12 +81,19 @@ def _apply(document: dict, uploads: dict, problems: list[str]):
 
 
 def _apply_definition(definition, uploads: dict):
+    existing = db().scalar(select(Study).where(Study.slug == definition.slug))
+    if existing is not None and not may_see(existing):  # per-study access (web/access.py)
+        return None, [f"slug: there is already a study called '{definition.slug}'; "
+                      "choose another"]
     try:
         result = apply_definition(db(), definition, now=now(), user=current_user(),
                                   actor="web", uploads=uploads)
     except DefinitionError as error:
         db().rollback()
         return None, error.problems
+    if existing is None and allowed_study_ids(current_user()) is not None:
+        # Someone limited to some studies sees the study they create.
+        grant_study(db(), current_user(), definition.slug)
     db().commit()
     return result, []
 

@@ -85,7 +85,8 @@ class Findings:
     def lines(self, *, detail: bool = False) -> list[str]:
         out = [
             f"browser: {self.pages_scanned} pages scanned by axe-core, {len(self.rules_run)} "
-            f"rules ({', '.join(AXE_TAGS)}), {self.violations} violations",
+            f"rules ({', '.join(AXE_TAGS)}; client pages also best-practice), "
+            f"{self.violations} violations",
         ]
         if not self.weights:
             return out

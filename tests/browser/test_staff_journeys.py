@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from scheduler.jobs import dispatch
 from surveys.accounts import create_user
 from surveys.studies import create_study
+from surveys.studies.waves import name_from_code
 from tests.browser.support import DESKTOP, answer_all, cohort_csv, load_cohort
 
 pytestmark = pytest.mark.browser
@@ -91,11 +92,11 @@ def test_researcher_signs_in_uploads_a_cohort_and_changes_the_schedule(
     offset = page.locator("#wave2-offset_days")
     expect(offset).to_have_value("42")
     offset.fill("six weeks")
-    page.get_by_role("button", name=b.text("Save schedule for %(wave)s", wave="wave2")).click()
+    page.get_by_role("button", name=b.text("Save schedule for %(wave)s", wave=name_from_code("wave2", b.lang))).click()
     b.arrived("staff: schedule, not a number")
     expect(page.locator(".govuk-error-summary")).to_be_focused()
     page.locator("#wave2-offset_days").fill("35")
-    page.get_by_role("button", name=b.text("Save schedule for %(wave)s", wave="wave2")).click()
+    page.get_by_role("button", name=b.text("Save schedule for %(wave)s", wave=name_from_code("wave2", b.lang))).click()
     b.arrived("staff: schedule saved")
     expect(page.locator(".govuk-notification-banner")).to_contain_text("3")
     expect(page.locator("#wave2-offset_days")).to_have_value("35")
@@ -103,8 +104,10 @@ def test_researcher_signs_in_uploads_a_cohort_and_changes_the_schedule(
     nav(b, "Studies", "staff: studies after the schedule change")
     nav(b, "Questionnaires issued and telephone entry", "staff: questionnaires")
     due = format_date(completed + timedelta(days=35), "medium", locale="en_GB")
-    expect(page.locator("main tbody tr").filter(has_text="wave2")).to_have_count(3)
-    for row in page.locator("main tbody tr").filter(has_text="wave2").all():
+    # Waves by name on staff pages, not by code.
+    wave2 = name_from_code("wave2", b.lang)
+    expect(page.locator("main tbody tr").filter(has_text=wave2)).to_have_count(3)
+    for row in page.locator("main tbody tr").filter(has_text=wave2).all():
         expect(row).to_contain_text(due)
 
 

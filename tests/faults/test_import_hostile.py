@@ -102,7 +102,7 @@ def test_a_reimport_with_fewer_columns_keeps_what_it_does_not_mention(
     assert "0 new and 1 updated" in done.output
     kept = participant(session_factory, "R-1")
     assert kept.site == "Leeds"
-    assert (kept.email, kept.phone, kept.language) == ("r1@example.org", "01632 960001", "en")
+    assert (kept.email, kept.phone, kept.language) == ("r1@example.org", "+441632960001", "en")
     assert (kept.baseline_1, kept.baseline_2, kept.baseline_3) == (4, 5, 9)
     [after] = all_responses(session_factory)
     assert (after.baseline_1, after.baseline_2, after.baseline_3) == (4, 5, 9)
@@ -114,7 +114,7 @@ def test_a_reimport_with_fewer_columns_keeps_what_it_does_not_mention(
     assert done.exit_code == 0, done.output
     cleared = participant(session_factory, "R-1")
     assert (cleared.email, cleared.baseline_1) == (None, None)
-    assert (cleared.phone, cleared.baseline_2) == ("01632 960001", 5)
+    assert (cleared.phone, cleared.baseline_2) == ("+441632960001", 5)
     assert all_responses(session_factory)[0].baseline_1 is None
 
 

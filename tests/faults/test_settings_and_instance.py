@@ -12,9 +12,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from surveys.db import make_engine
+from surveys.models import Study
 from tests.helpers import participants_csv, person
 
 BIN = Path(sys.executable).parent
@@ -104,9 +105,18 @@ def test_erasure_removes_the_clients_emails_from_the_outbox(env, database_url, t
         person("OUT-2", done_on, email="Spent.Contact@example.org"),
         person("OUT-3", done_on, email="stays@example.org"),
     ))
-    for args in (["import-cohort", "--participants", str(cohort)], ["dispatch"]):
-        done = run([SURVEYS, *args], env, tmp_path)
-        assert done.returncode == 0, done.stderr
+    done = run([SURVEYS, "import-cohort", "--participants", str(cohort)], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    # The dispatcher runs on the real clock: open the study's sending window all week, all
+    # day, so the emails go whenever the test runs (windows have their own frozen-clock tests).
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(update(Study).values(send_window={
+            "from": "00:00", "to": "24:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat",
+                                                     "sun"]}))
+    engine.dispose()
+    done = run([SURVEYS, "dispatch"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
 
     def outbox_text() -> str:
         return "".join(p.read_text(errors="replace") for p in outbox.glob("*.eml"))

@@ -1,7 +1,6 @@
 """A question may carry its own words for a missing answer (`error: {en, cy}`): checked
 at load like every human text, and used instead of the service's "Select an answer"."""
 
-import textwrap
 
 import pytest
 
