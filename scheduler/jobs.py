@@ -84,7 +84,10 @@ def message_id(secret: str, inv) -> str:
     """The same Message-ID for every try of one message, so a copy resent after a
     crash between sending and recording it is recognisably the same message
     (mail systems that de-duplicate by Message-ID show it once)."""
-    seed = f"{inv.nonce}:{inv.delivery_kind}"  # one invitation and at most one reminder
+    seed = f"{inv.nonce}:{inv.delivery_kind}"
+    number = getattr(inv, "reminders_sent", 0) or 0
+    if inv.delivery_kind == "reminder" and number > 1:
+        seed += f":{number}"  # reminders 2 and 3 (the first keeps the ID it always had)
     digest = hmac.new(secret.encode(), seed.encode(), hashlib.sha256).hexdigest()[:40]
     return f"<{digest}@surveys.invalid>"
 

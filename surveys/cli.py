@@ -599,8 +599,9 @@ def erase_participant_command(ref: str, delete_responses: bool, study_slug: str 
             raise click.ClickException(str(exc)) from None
         if isinstance(mailer, OutboxMailer):
             # Embedded mode keeps every email as a file: those copies hold the address too.
-            erase_outbox_copies(mailer, report, lambda nonce, kind: message_id(
-                settings.secret_key, SimpleNamespace(nonce=nonce, delivery_kind=kind)))
+            erase_outbox_copies(mailer, report, lambda nonce, kind, number: message_id(
+                settings.secret_key,
+                SimpleNamespace(nonce=nonce, delivery_kind=kind, reminders_sent=number)))
         audit.record(session, _now(), None, "participant_erased", actor="cli", study=study.slug,
                      ref_digest=ref_digest(settings.secret_key, study.slug, ref),
                      **report.counts())

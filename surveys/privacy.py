@@ -150,12 +150,13 @@ class ErasureReport:
 def erase_outbox_copies(outbox, report: ErasureReport, message_id) -> int:
     """Delete the outbox copies (.eml files) of every email to the erased participant.
 
-    `outbox` is a surveys.invitations.mailer.OutboxMailer; `message_id(nonce, kind)` gives the
-    Message-ID the dispatcher used, which finds their emails even when the address was
-    already erased as spent. Records and returns how many files went.
+    `outbox` is a surveys.invitations.mailer.OutboxMailer; `message_id(nonce, kind, number)`
+    gives the Message-ID the dispatcher used for the invitation (number 0) or reminder
+    `number`, which finds their emails even when the address was already erased as spent.
+    Records and returns how many files went.
     """
-    kinds = ("invitation", "reminder")
-    ids = {message_id(nonce, kind) for nonce in report.nonces for kind in kinds}
+    sent = (("invitation", 0), ("reminder", 1), ("reminder", 2), ("reminder", 3))
+    ids = {message_id(nonce, kind, number) for nonce in report.nonces for kind, number in sent}
     report.outbox_messages = outbox.erase(
         addresses=[report.email] if report.email else [], message_ids=ids
     )

@@ -436,8 +436,9 @@ def _erase(study: Study, participant: Participant, *, delete_responses: bool,
     report = erase_participant(db(), study, ref, delete_responses=delete_responses)
     mailer = current_app.extensions.get("surveys.mailer")
     if isinstance(mailer, OutboxMailer):
-        erase_outbox_copies(mailer, report, lambda nonce, kind: message_id(
-            settings().secret_key, SimpleNamespace(nonce=nonce, delivery_kind=kind)))
+        erase_outbox_copies(mailer, report, lambda nonce, kind, number: message_id(
+            settings().secret_key,
+            SimpleNamespace(nonce=nonce, delivery_kind=kind, reminders_sent=number)))
     audit.record(db(), now(), current_user(), "participant_erased", study=study.slug,
                  ref_digest=digest, withdrawn=withdrawn, **report.counts())
     db().commit()

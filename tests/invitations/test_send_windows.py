@@ -179,6 +179,8 @@ def test_three_reminders_then_no_more(session_factory, settings, mailer, smtp, c
     assert seen == [(5, 1, date(2026, 3, 9)), (9, 2, date(2026, 3, 16)), (16, 3, None)]
     subjects = [m["Subject"] for m in smtp.to("r1@example.org")]
     assert len(subjects) == 4 and all(s.startswith("Reminder") for s in subjects[1:])
+    # Each reminder is its own message: mail systems that drop repeated Message-IDs show all.
+    assert len({m["Message-ID"] for m in smtp.to("r1@example.org")}) == 4
 
 
 def test_a_reminder_due_on_a_sunday_goes_on_monday_and_the_next_keeps_its_date(
