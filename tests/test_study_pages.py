@@ -69,12 +69,15 @@ def form(token: str, *, study: dict, measures: list[dict], waves: list[dict]) ->
     """The study form's fields, as a browser sends them (rows numbered from 0)."""
     data: dict = {"csrf_token": token, **{k: v for k, v in study.items() if k != "languages"}}
     data["languages"] = study.get("languages", ["en"])
+    # Ticked on the page unless the researcher unticks them, so a browser sends them.
+    data.setdefault("send_days", ["mon", "tue", "wed", "thu", "fri", "sat"])
     for i, m in enumerate(measures):
         row = {"kind": "scale", "better": "", "baseline": "yes", "min": "", "max": "",
                "reliable_change": "", "label_en": "", "label_cy": "", **m}
         data.update({f"measures-{i}-{k}": v for k, v in row.items()})
     for i, w in enumerate(waves):
-        row = {"instrument": "", "offset_days": "", "reminder_days": "", "close_days": "", **w}
+        row = {"instrument": "", "offset_days": "", "reminder_days": "", "close_days": "",
+               "channels": ["email"], **w}
         if "file" in row:
             row["instrument_file"] = (io.BytesIO(row.pop("file").encode()), "pilot.yaml")
         data.update({f"waves-{i}-{k}": v for k, v in row.items()})
@@ -314,3 +317,48 @@ def test_a_post_without_its_csrf_token_changes_nothing(client, session_factory):
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Study)) == 0
         assert s.scalar(select(func.count()).select_from(Participant)) == 0
+
+
+def test_the_form_sets_the_sending_hours_channels_and_message_words(client, session_factory):
+    """Issue 15 on the study page: time zone, sending hours, who runs the study and whom to
+    contact, each wave's channels and words; the same checks as `study apply`."""
+    researcher(client, session_factory)
+    assert create_pilot(client).status_code == 302
+    token, html = edit_form(client)
+    assert 'value="Europe/London"' in html and 'value="09:00"' in html  # the defaults shown
+    waves = [{**w, "instrument": "pilot_followup"} for w in WAVES]
+    waves[1].update(channels=["email", "sms"], subject_en="Six weeks on: two minutes, please",
+                    minutes="2")
+    study = {**{k: v for k, v in PILOT.items() if k != "slug"}, "time_zone": "Europe/London",
+             "send_from": "10:00", "send_to": "18:30",
+             "send_days": ["mon", "tue", "wed", "thu", "fri"],
+             "organisation_en": "The Pilot research team", "contact_en": "pilot@example.org"}
+    saved = client.post("/staff/studies/pilot/edit", data=form(
+        token, study=study, measures=MEASURES, waves=waves),
+        content_type="multipart/form-data", follow_redirects=True)
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    with session_factory() as s:
+        pilot = s.scalar(select(Study).where(Study.slug == "pilot"))
+        assert pilot.send_window == {"from": "10:00", "to": "18:30",
+                                     "days": ["mon", "tue", "wed", "thu", "fri"]}
+        assert pilot.messages == {"organisation": {"en": "The Pilot research team"},
+                                  "contact": {"en": "pilot@example.org"}}
+        w2 = next(w for w in pilot.waves if w.code == "w2")
+        assert w2.channels == ["email", "sms"]
+        assert w2.messages == {"subject": {"en": "Six weeks on: two minutes, please"},
+                               "minutes": 2}
+    _, html = edit_form(client)
+    assert 'value="18:30"' in html and 'value="The Pilot research team"' in html
+
+    # Bad settings: the study apply words, nothing changed.
+    waves[1]["channels"] = []
+    bad = client.post("/staff/studies/pilot/edit", data=form(
+        token, study={**study, "time_zone": "Europe/Londn", "send_from": "19:00"},
+        measures=MEASURES, waves=waves), content_type="multipart/form-data")
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert "&#39;Europe/Londn&#39; is not a known time zone" in body
+    assert "from (19:00) must be before to (18:30)" in body
+    assert "wave w2.channels: must list how the wave reaches clients" in body
+    with session_factory() as s:
+        assert s.scalar(select(Study.time_zone).where(Study.slug == "pilot")) == "Europe/London"

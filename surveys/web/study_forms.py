@@ -36,8 +36,12 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 
+from surveys.invitations.windows import DAYS, DEFAULT_TIME_ZONE, DEFAULT_WINDOW
 from surveys.models import MAX_MEASURES
 from surveys.studies.definition import MAX_WAVES, StudyDefinition
+
+DAY_NAMES = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+             _l("Saturday"), _l("Sunday"))
 
 BLANK_ROWS = 2
 
@@ -122,6 +126,16 @@ class WaveRow(Form):
     reminder_days = StringField(_l("Reminders, days after issue (up to 3, separated by commas)"),
                                 widget=GovTextInput())
     close_days = StringField(_l("Closes, days after issue"), widget=GovTextInput())
+    channels = LenientCheckboxes(_l("How clients are reached"), widget=GovCheckboxesInput(),
+                                 default=["email"],
+                                 choices=[SelectChoice("email", _l("Email")),
+                                          SelectChoice("sms", _l("Text message (SMS)"))])
+    subject_en = StringField(_l("Email subject in English (optional)"), widget=GovTextInput(),
+                             description=_l("Without one, the service's words."))
+    subject_cy = StringField(_l("Email subject in Welsh"), widget=GovTextInput())
+    intro_en = StringField(_l("Opening words in English (optional)"), widget=GovTextInput())
+    intro_cy = StringField(_l("Opening words in Welsh"), widget=GovTextInput())
+    minutes = StringField(_l("Minutes it takes (optional)"), widget=GovTextInput())
     remove = BooleanField(_l("Remove this wave"), widget=GovCheckboxInput(),
                           description=_l("Refused if it has issued questionnaires or "
                                          "responses."))
@@ -134,7 +148,8 @@ class WaveRow(Form):
         return self.upload() is None and not (self.instrument.data or "").strip() and not any(
             (f.data or "").strip()
             for f in (self.code, self.label_en, self.label_cy, self.offset_days,
-                      self.reminder_days, self.close_days))
+                      self.reminder_days, self.close_days, self.subject_en, self.subject_cy,
+                      self.intro_en, self.intro_cy, self.minutes))
 
 
 class StudyForm(FlaskForm):
@@ -169,6 +184,26 @@ class StudyForm(FlaskForm):
                           description=_l("For researchers and evaluators, never shown to "
                                          "clients: how the study was set up, its assumptions, "
                                          "anything a reader of its reports should know."))
+    time_zone = StringField(_l("Time zone"), widget=GovTextInput(), default=DEFAULT_TIME_ZONE,
+                            description=_l("Due dates are dates here, and messages go only in "
+                                           "its sending hours. For example: Europe/London."))
+    send_from = StringField(_l("Messages may go from (HH:MM)"), widget=GovTextInput(),
+                            default=DEFAULT_WINDOW["from"])
+    send_to = StringField(_l("Until (HH:MM)"), widget=GovTextInput(),
+                          default=DEFAULT_WINDOW["to"])
+    send_days = LenientCheckboxes(_l("On these days"), widget=GovCheckboxesInput(),
+                                  default=list(DEFAULT_WINDOW["days"]),
+                                  choices=[SelectChoice(d, n) for d, n in zip(DAYS, DAY_NAMES,
+                                                                              strict=True)])
+    organisation_en = StringField(_l("Who runs the study, in English (optional)"),
+                                  widget=GovTextInput(),
+                                  description=_l("Named in every message and the privacy "
+                                                 "notice."))
+    organisation_cy = StringField(_l("Who runs the study, in Welsh"), widget=GovTextInput())
+    contact_en = StringField(_l("Who to contact, in English (optional)"), widget=GovTextInput(),
+                             description=_l("For example: the research team at "
+                                            "research@example.org or 0300 123 4567."))
+    contact_cy = StringField(_l("Who to contact, in Welsh"), widget=GovTextInput())
     measures = FieldList(FormField(MeasureRow), max_entries=MAX_MEASURES + 4)
     waves = FieldList(FormField(WaveRow), max_entries=MAX_WAVES + 4)
     submit = SubmitField(_l("Save study"), widget=GovSubmitInput())
@@ -181,12 +216,17 @@ class DefinitionUploadForm(FlaskForm):
 
 def form_data(d: StudyDefinition) -> dict:
     """The form's fields for a definition (the edit page)."""
+    window = d.send_window or DEFAULT_WINDOW
     return {
         "name": d.name, "slug": d.slug,
         "programme_en": d.programme.get("en", ""), "programme_cy": d.programme.get("cy", ""),
         "languages": list(d.languages), "end_date": d.end_date,
         "disclosure_threshold": str(d.disclosure_threshold), "arms": ", ".join(d.arms),
         "randomised": "yes" if d.randomised else "no", "notes": d.notes or "",
+        "time_zone": d.time_zone, "send_from": window["from"], "send_to": window["to"],
+        "send_days": list(window["days"]),
+        **{f"{key}_{lang}": d.messages.get(key, {}).get(lang, "")
+           for key in ("organisation", "contact") for lang in ("en", "cy")},
         "measures": [{
             "id": m.id, "kind": m.kind, "better": m.better,
             "baseline": "yes" if m.baseline else "no",
@@ -199,7 +239,10 @@ def form_data(d: StudyDefinition) -> dict:
             "code": w.code, "label_en": w.label.get("en", ""), "label_cy": w.label.get("cy", ""),
             "instrument": w.instrument, "offset_days": str(w.offset_days),
             "reminder_days": ", ".join(str(r) for r in w.reminder_days),
-            "close_days": str(w.close_days),
+            "close_days": str(w.close_days), "channels": list(w.channels),
+            **{f"{key}_{lang}": w.messages.get(key, {}).get(lang, "")
+               for key in ("subject", "intro") for lang in ("en", "cy")},
+            "minutes": str(w.messages.get("minutes", "")),
         } for w in d.waves],
     }
 
@@ -280,6 +323,20 @@ def definition_document(form: StudyForm, slug: str) -> tuple[dict, dict, list[st
         r.problems.append("notes: must not contain control characters")
     elif notes:
         doc["notes"] = notes
+    doc["time_zone"] = r.text(form.time_zone, "time_zone") or DEFAULT_TIME_ZONE
+    window = {"from": r.text(form.send_from, "send_window.from"),
+              "to": r.text(form.send_to, "send_window.to"),
+              "days": [v for v in (form.send_days.data or []) if isinstance(v, str)]}
+    if any(window.values()):  # all blank: the default window
+        doc["send_window"] = {"from": window["from"] or DEFAULT_WINDOW["from"],
+                              "to": window["to"] or DEFAULT_WINDOW["to"],
+                              "days": window["days"]}
+    messages: dict = {}
+    for key in ("organisation", "contact"):
+        r.texts(messages, key, r.text(getattr(form, f"{key}_en"), f"messages.{key}.en"),
+                r.text(getattr(form, f"{key}_cy"), f"messages.{key}.cy"))
+    if messages:
+        doc["messages"] = messages
     doc["measures"] = []
     for i, entry in enumerate(form.measures, start=1):
         row: MeasureRow = entry.form
@@ -309,6 +366,14 @@ def definition_document(form: StudyForm, slug: str) -> tuple[dict, dict, list[st
                 r.text(row.label_cy, f"{where}.label.cy"))
         r.number(row.offset_days, f"{where}.offset_days", node, "offset_days")
         r.number(row.close_days, f"{where}.close_days", node, "close_days")
+        node["channels"] = [v for v in (row.channels.data or []) if isinstance(v, str)]
+        wave_messages: dict = {}
+        for key in ("subject", "intro"):
+            r.texts(wave_messages, key, r.text(getattr(row, f"{key}_en"), f"{where}.{key}.en"),
+                    r.text(getattr(row, f"{key}_cy"), f"{where}.{key}.cy"))
+        r.number(row.minutes, f"{where}.messages.minutes", wave_messages, "minutes")
+        if wave_messages:
+            node["messages"] = wave_messages
         upload = row.upload()
         if upload is not None:
             name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "instrument.yaml"
