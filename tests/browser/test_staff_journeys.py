@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 
 from scheduler.jobs import dispatch
 from surveys.accounts import create_user
-from surveys.studies import create_study
-from surveys.studies.waves import name_from_code
+from surveys.studies import create_study, resolve_study
+from surveys.studies.waves import study_wave_name
 from tests.browser.support import DESKTOP, answer_all, cohort_csv, load_cohort
 
 pytestmark = pytest.mark.browser
@@ -45,6 +45,12 @@ def nav(b, name: str, label: str, **checks) -> None:
     """Follow a link whose accessible name starts with `name` (some add hidden context)."""
     b.page.get_by_role("link", name=re.compile("^" + re.escape(b.text(name)))).first.click()
     b.arrived(label, **checks)
+
+
+def wave2_name(session_factory, language: str) -> str:
+    """Staff pages name waves, not codes: the study's name for wave2 in the page's language."""
+    with session_factory() as session:
+        return study_wave_name(resolve_study(session, "ehd"), "wave2", language)
 
 
 def test_researcher_signs_in_uploads_a_cohort_and_changes_the_schedule(
@@ -92,11 +98,12 @@ def test_researcher_signs_in_uploads_a_cohort_and_changes_the_schedule(
     offset = page.locator("#wave2-offset_days")
     expect(offset).to_have_value("42")
     offset.fill("six weeks")
-    page.get_by_role("button", name=b.text("Save schedule for %(wave)s", wave=name_from_code("wave2", b.lang))).click()
+    save_wave2 = b.text("Save schedule for %(wave)s", wave=wave2_name(session_factory, b.lang))
+    page.get_by_role("button", name=save_wave2).click()
     b.arrived("staff: schedule, not a number")
     expect(page.locator(".govuk-error-summary")).to_be_focused()
     page.locator("#wave2-offset_days").fill("35")
-    page.get_by_role("button", name=b.text("Save schedule for %(wave)s", wave=name_from_code("wave2", b.lang))).click()
+    page.get_by_role("button", name=save_wave2).click()
     b.arrived("staff: schedule saved")
     expect(page.locator(".govuk-notification-banner")).to_contain_text("3")
     expect(page.locator("#wave2-offset_days")).to_have_value("35")
@@ -105,7 +112,7 @@ def test_researcher_signs_in_uploads_a_cohort_and_changes_the_schedule(
     nav(b, "Questionnaires issued and telephone entry", "staff: questionnaires")
     due = format_date(completed + timedelta(days=35), "medium", locale="en_GB")
     # Waves by name on staff pages, not by code.
-    wave2 = name_from_code("wave2", b.lang)
+    wave2 = wave2_name(session_factory, b.lang)
     expect(page.locator("main tbody tr").filter(has_text=wave2)).to_have_count(3)
     for row in page.locator("main tbody tr").filter(has_text=wave2).all():
         expect(row).to_contain_text(due)
