@@ -123,7 +123,8 @@ def _ordered(query: Select, sort: str) -> Select:
     if sort == "site":
         return query.order_by(Participant.site, Participant.ref)
     if sort == "completed_on":
-        return query.order_by(Participant.completed_on.desc(), Participant.ref)
+        # Both descending: ix_participants_completed read backwards, no sort of all rows.
+        return query.order_by(Participant.completed_on.desc(), Participant.ref.desc())
     return query.order_by(Participant.ref)
 
 

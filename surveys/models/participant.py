@@ -23,6 +23,9 @@ class Participant(Base):
         # Covering index: reports that join participants (breakdowns by site, channel...)
         # read baselines in id order without the table.
         Index("ix_participants_scores", "study_id", "id", *BASELINE_COLUMNS, "status"),
+        # The participants list sorted or filtered by site, or by completion date (0012).
+        Index("ix_participants_site", "study_id", "site", "ref"),
+        Index("ix_participants_completed", "study_id", "completed_on", "ref"),
         # Those who still have contact details: all the contact clean-up reads (0006).
         Index("ix_participants_contactable", "id",
               postgresql_where=text("email IS NOT NULL OR phone IS NOT NULL"),

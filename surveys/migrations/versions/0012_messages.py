@@ -12,6 +12,8 @@
 - participants.opted_out_at: the client asked for no more contact from the study;
   participants.withdrawn_at: researchers withdrew the participant (no contact, not on
   call lists; their answers kept unless erased).
+- ix_participants_site, ix_participants_completed: the participants list sorted or
+  filtered by site or completion date reads an index, at any size.
 - users.active (deactivated accounts cannot sign in), users.invite_hash and
   users.invite_expires_at (a single-use, expiring link to set a password);
   user_studies: which studies a researcher or evaluator may see (admins see all).
@@ -47,6 +49,9 @@ def upgrade() -> None:
     with op.batch_alter_table('participants') as batch:
         batch.add_column(sa.Column('opted_out_at', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_index('ix_participants_site', 'participants', ['study_id', 'site', 'ref'])
+    op.create_index('ix_participants_completed', 'participants',
+                    ['study_id', 'completed_on', 'ref'])
     with op.batch_alter_table('users') as batch:
         batch.add_column(sa.Column('active', sa.Boolean, nullable=False,
                                    server_default=sa.true()))
@@ -95,6 +100,8 @@ def downgrade() -> None:
         batch.drop_column('invite_expires_at')
         batch.drop_column('invite_hash')
         batch.drop_column('active')
+    op.drop_index('ix_participants_completed', 'participants')
+    op.drop_index('ix_participants_site', 'participants')
     with op.batch_alter_table('participants') as batch:
         batch.drop_column('withdrawn_at')
         batch.drop_column('opted_out_at')
