@@ -99,7 +99,8 @@ def test_a_welsh_client_answers_both_waves_in_welsh_from_email_to_the_last_page(
     body = email.get_body(("plain",)).get_content()
     assert body.startswith("Helo,")
     assert "Diolch am gymryd rhan yn y rhaglen Trafodaeth Cyflogaeth ac Iechyd." in body
-    assert "Bydd y ddolen yn gweithio tan 30 Mawrth 2026." in body
+    assert "Mae'r ddolen yn gweithio tan 30 Mawrth 2026." in body
+    assert "Stop getting" not in body and "/stop/" in body  # the way to stop, in Welsh
     assert "Peidiwch â rhannu'r ddolen hon" in body
     assert "Thank you" not in body and "March" not in body
     rich = email.get_body(("html",)).get_content()
@@ -147,14 +148,12 @@ def test_a_welsh_client_answers_both_waves_in_welsh_from_email_to_the_last_page(
     clock.advance(days=7)
     dispatch(session_factory, clock(), settings, mailer)
     wave2_mails = [m for m in smtp.to("cleient@example.org") if m is not email]
+    # Wave two says it is a follow-up (issue 15), in Welsh; then its reminder.
     assert [m["Subject"].split(":")[0] for m in wave2_mails] == [
-        "Dywedwch wrthym sut rydych chi'n dod yn eich blaen ar ôl eich Trafodaeth Cyflogaeth "
-        "ac Iechyd",
-        "Nodyn atgoffa",
-    ]
+        "Holiadur dilynol", "Nodyn atgoffa"]
     reminder = wave2_mails[1].get_body(("plain",)).get_content()
     assert "Yn ddiweddar, gwnaethom ofyn i chi ateb holiadur byr" in reminder
-    assert "Bydd y ddolen yn gweithio tan 11 Mai 2026." in reminder
+    assert "Mae'r ddolen yn gweithio tan 11 Mai 2026." in reminder
 
     wave2 = load_instrument("wave2")
     intro, first = open_and_start(client, token_from(wave2_mails[1]))

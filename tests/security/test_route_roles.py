@@ -38,6 +38,12 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("respond.page", "POST"): PUBLIC,
     ("respond.done", "GET"): PUBLIC,
     ("respond.saved", "GET"): PUBLIC,
+    # A client's own link to stop messages, and the footer's help pages.
+    ("optout.stop", "GET"): PUBLIC,
+    ("optout.stop", "POST"): PUBLIC,
+    ("help.accessibility", "GET"): PUBLIC,
+    ("help.privacy", "GET"): PUBLIC,
+    ("help.contact", "GET"): PUBLIC,
     # Signing in and out.
     ("auth.sign_in", "GET"): PUBLIC,
     ("auth.sign_in", "POST"): PUBLIC,
