@@ -2,6 +2,7 @@
 
 from surveys.db import Base
 from surveys.models.audit import AuditEvent
+from surveys.models.call_attempt import CallAttempt, CallOutcome
 from surveys.models.invitation import DeliveryStatus, Invitation, InvitationStatus
 from surveys.models.job_run import JobRun
 from surveys.models.message import Message, MessageStatus
@@ -15,6 +16,8 @@ from surveys.models.user import User
 __all__ = [
     "Appointment",
     "AuditEvent",
+    "CallAttempt",
+    "CallOutcome",
     "Base",
     "DeliveryStatus",
     "InstrumentSource",

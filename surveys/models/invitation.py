@@ -41,6 +41,8 @@ class Invitation(Base):
         Index("ix_invitations_closing", "status", "closes_on"),
         Index("ix_invitations_reminder", "status", "reminder_due_on"),
         Index("ix_invitations_wave_status", "wave_id", "status"),
+        # Call lists: a telephone wave's open questionnaires, next call first (0013).
+        Index("ix_invitations_calls", "wave_id", "status", "next_call_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +60,9 @@ class Invitation(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How many of the wave's reminders (Wave.reminder_days) have been queued.
     reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Telephone waves: call attempts made, and when the next call is due.
+    calls: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivery_status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.NONE)
     delivery_kind: Mapped[str] = mapped_column(String(16), default="invitation")
     attempts: Mapped[int] = mapped_column(default=0)

@@ -44,6 +44,8 @@ class Response(Base):
     mode: Mapped[str] = mapped_column(String(16), default="web")  # web|telephone
     source: Mapped[str] = mapped_column(String(16), default="form")  # form|import
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Telephone responses: how many calls it took to complete.
+    calls: Mapped[int | None]
     instrument: Mapped[str] = mapped_column(String(64))
     instrument_version: Mapped[str] = mapped_column(String(32))
     answers: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -79,6 +79,13 @@ class Wave(Base):
                                            server_default='["email"]')
     # The wave's own message texts, per language; None: the study's.
     messages: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # "web": messages with a personal link; "telephone": no message, the wave's
+    # questionnaires go on interviewers' call lists when due (issue 14).
+    mode: Mapped[str] = mapped_column(String(16), default="web", server_default="web")
+    # Call attempts before a telephone questionnaire is given up.
+    max_calls: Mapped[int] = mapped_column(default=5, server_default="5")
+    # Issuing paused: the wave's questionnaires wait, then issue or lapse on resume.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     study: Mapped[Study] = relationship(back_populates="waves")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from babel import dates as babel_dates
 from flask import (
     Blueprint,
     abort,
@@ -19,7 +20,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -36,10 +37,11 @@ from surveys import audit, phones
 from surveys.cohort import participant_list as plist
 from surveys.cohort import participant_record as record
 from surveys.csv_safety import write_csv
-from surveys.invitations import link_for
+from surveys.invitations import link_for, windows
 from surveys.models import Invitation, Participant, Study
 from surveys.privacy import erase_outbox_copies, erase_participant, ref_digest
 from surveys.studies import measures
+from surveys.studies.waves import wave_name
 from surveys.web.access import study_or_404
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now, settings
@@ -241,7 +243,8 @@ def _show(study: Study, participant: Participant, *, status: int = 200, contact=
         resendable={inv.id for inv in invitations
                     if record.can_resend(db(), inv, participant, today)},
         responses=record.responses_of(db(), participant),
-        events=[(e, _event_when(e), _event_text(e)) for e in events],
+        events=[(e, _event_when(e, study), _event_text(e, _wave_names(study)))
+                for e in events],
         contact=contact or ContactForm(formdata=None, obj=participant),
         withdraw_form=withdraw_form or WithdrawForm(formdata=None),
         erase_form=erase_form or EraseForm(formdata=None),
@@ -250,10 +253,19 @@ def _show(study: Study, participant: Participant, *, status: int = 200, contact=
     ), status
 
 
-def _event_when(event: record.Event) -> str:
+def _event_when(event: record.Event, study: Study) -> str:
+    """When, as a UK reader writes it ("16 July 2024, 09:00"), on the study's clock."""
+    locale = "en_GB" if str(get_locale()) == "en" else str(get_locale())
     if event.on_day:
-        return format_date(event.at.date(), "medium")
-    return format_datetime(event.at, "medium")
+        return babel_dates.format_date(event.at.date(), "d MMMM yyyy", locale=locale)
+    return babel_dates.format_datetime(event.at, "d MMMM yyyy, HH:mm", locale=locale,
+                                       tzinfo=windows.zone(study.time_zone))
+
+
+def _wave_names(study: Study) -> dict[str, str]:
+    """Wave code -> its name in the page's language (staff pages name waves, not codes)."""
+    language = str(get_locale())[:2]
+    return {w.code: wave_name(w.code, w.label, language) for w in study.waves}
 
 
 MESSAGE_STATUS = {"sending": _l("sending"), "delivered": _l("delivered"),
@@ -263,9 +275,9 @@ MESSAGE_STATUS = {"sending": _l("sending"), "delivered": _l("delivered"),
                   "sent": _l("sent")}
 
 
-def _event_text(e: record.Event) -> str:
+def _event_text(e: record.Event, names: dict[str, str]) -> str:
     v = e.values
-    wave = v.get("wave", "")
+    wave = names.get(v.get("wave", ""), v.get("wave", ""))
     if e.kind == "message":
         what = (_("Reminder %(num)s", num=v["sequence"]) if v["kind"] == "reminder"
                 else _("Invitation"))
@@ -363,7 +375,9 @@ def resend(slug: str, ref: str):
                  participant_id=participant.id, ref_digest=_digest(study, participant),
                  invitation=inv.id, wave=inv.wave.code)
     db().commit()
-    flash(_("The %(wave)s link will be sent again within a minute.", wave=inv.wave.code))
+    flash(_("The link for the %(wave)s questionnaire will be sent again in the study's next "
+            "sending hours.",
+            wave=_wave_names(study).get(inv.wave.code, inv.wave.code)))
     return redirect(url_for("participants.show", slug=slug, ref=participant.ref))
 
 
@@ -383,7 +397,8 @@ def personal_link(slug: str, ref: str):
                  invitation=inv.id, wave=inv.wave.code)
     db().commit()
     link = link_for(settings().base_url, settings().secret_key, inv)
-    return _show(study, participant, personal_link=(inv.wave.code, link))
+    return _show(study, participant, personal_link=(
+        _wave_names(study).get(inv.wave.code, inv.wave.code), link))
 
 
 @bp.route("/participants/<ref>/withdraw", methods=["POST"])

@@ -171,12 +171,14 @@ def test_participant_page_shows_details_scores_and_a_timeline(client, study_worl
     html = text(client.get(f"{BASE}/ab-004"))  # any case finds them
     assert "Participant AB-004" in html and "Leeds" in html
     assert "workability at baseline" in html.lower() or "at baseline" in html
-    for line in ("wave1 questionnaire issued", "Invitation for wave1 by email: sent",
-                 "wave1 questionnaire opened", "wave1 answers saved, not yet submitted",
-                 "wave2 questionnaire due to be issued"):
+    # Waves by name (the study's labels), not by code.
+    first = "End of the intervention"
+    for line in (f"{first} questionnaire issued", f"Invitation for {first} by email: sent",
+                 f"{first} questionnaire opened", f"{first} answers saved, not yet submitted",
+                 "Six weeks on questionnaire due to be issued"):
         assert line in html, line
-    assert html.index("wave2 questionnaire due to be issued") < html.index(
-        "wave1 questionnaire issued")  # newest first
+    assert html.index("Six weeks on questionnaire due to be issued") < html.index(
+        "End of the intervention questionnaire issued")  # newest first
 
 
 def test_contact_details_change_needs_a_reason_and_is_audited(client, study_world):
@@ -214,8 +216,9 @@ def test_send_again_requeues_an_open_invitation_and_is_audited(
     done = client.post(f"{BASE}/AB-006/resend", data={"csrf_token": token,
                                                        "invitation_id": inv.id},
                        follow_redirects=True)
-    assert "The wave1 link will be sent again within a minute." in text(done)
-    assert "sent the wave1 link again" in text(done)
+    assert ("The link for the End of the intervention questionnaire will be sent again in "
+            "the study's next sending hours.") in text(done)
+    assert "sent the End of the intervention link again" in text(done)
     again = invitation_of(study_world, "AB-006")
     assert (again.delivery_status, again.next_attempt_at) == ("pending", clock())
     before = len(smtp.to("ab6@example.org"))
@@ -240,7 +243,7 @@ def test_personal_link_is_shown_to_researchers_only_and_audited(client, study_wo
     shown = client.post(f"{BASE}/AB-008/link", data={"csrf_token": token,
                                                      "invitation_id": inv.id})
     assert shown.status_code == 200
-    assert "/r/" in text(shown) and "Personal link for wave1" in text(shown)
+    assert "/r/" in text(shown) and "Personal link for End of the intervention" in text(shown)
     with study_world() as s:
         assert s.scalar(select(AuditEvent).where(
             AuditEvent.action == "personal_link_shown")).detail["wave"] == "wave1"
