@@ -244,17 +244,27 @@ def import_cohort_command(participants: str, appointments: str | None, study_slu
 @click.command("import-responses")
 @click.option("--wave", required=True, help="Wave code, e.g. wave2")
 @click.argument("responses", type=click.Path(dir_okay=False))
+@click.option("--confirm-not-due", is_flag=True,
+              help="Store rows for questionnaires not issued yet (e.g. a paused wave).")
 @study_option
 @friendly_errors
-def import_responses_command(wave: str, responses: str, study_slug: str | None):
+def import_responses_command(wave: str, responses: str, study_slug: str | None,
+                             confirm_not_due: bool = False):
     """Load answers collected outside the web forms (e.g. by telephone)."""
-    from surveys.responses.importer import import_responses
+    from surveys.responses.importer import NotYetDue, import_responses
 
     with _session() as session:
         study = resolve_study(session, study_slug)
         # A path, not contents: the import streams the file with bounded memory.
-        result = import_responses(session, study, wave_by_code(study, wave), Path(responses),
-                                  filename=Path(responses).name, today=_now().date())
+        try:
+            result = import_responses(session, study, wave_by_code(study, wave),
+                                      Path(responses), filename=Path(responses).name,
+                                      today=_now().date(), confirm_not_due=confirm_not_due)
+        except NotYetDue as exc:
+            shown = ", ".join(exc.refs[:10]) + (", ..." if len(exc.refs) > 10 else "")
+            raise click.ClickException(
+                f"{len(exc.refs)} rows are for {wave} questionnaires not yet due ({shown}); "
+                "nothing was imported. Add --confirm-not-due to import them anyway.") from None
         audit.record(session, _now(), None, "response_import", actor="cli", study=study.slug,
                      wave=wave, stored=result.stored, already_stored=result.already_stored,
                      drafts_replaced=list(result.drafts_replaced))

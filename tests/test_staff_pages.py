@@ -88,7 +88,8 @@ def test_schedule_page_sets_up_to_three_reminders_before_the_close(client, sessi
         assert s.scalar(select(Wave.reminder_days).where(Wave.code == "wave2")) == [3, 10]
     shown = client.get("/staff/studies/default/schedule").get_data(as_text=True)
     assert 'value="3, 10"' in shown
-    for days, message in (("3, 30", "Each reminder must come before the questionnaire closes"),
+    for days, message in (("3, 30", "Six weeks on: the reminder on day 30 must come before "
+                                    "the questionnaire closes on day 28"),
                           ("1, 2, 3, 4", "Enter up to 3 different reminder days"),
                           ("0", "Enter each reminder as a number of days from 1 to 365"),
                           ("3;10", "Enter days as whole numbers separated by commas")):

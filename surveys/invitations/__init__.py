@@ -12,7 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    and_,
+    bindparam,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from surveys import tokens
@@ -33,8 +43,14 @@ BATCH = 500
 def _wave_clocks(session: Session) -> dict[int, Row]:
     """Every wave with its timing and its study's clock: a small table, read once a pass."""
     return {row.id: row for row in session.execute(
-        select(Wave.id, Wave.study_id, Wave.close_days, Wave.reminder_days, Study.end_date,
-               Study.time_zone, Study.send_window).join(Study, Study.id == Wave.study_id))}
+        select(Wave.id, Wave.study_id, Wave.close_days, Wave.reminder_days, Wave.paused_at,
+               Study.end_date, Study.time_zone, Study.send_window)
+        .join(Study, Study.id == Wave.study_id))}
+
+
+def _paused(waves: dict[int, Row]) -> list[int]:
+    """Waves whose issuing a researcher paused: their questionnaires (and reminders) wait."""
+    return [wave_id for wave_id, row in waves.items() if row.paused_at is not None]
 
 
 def _local_todays(waves: dict[int, Row], now: datetime) -> dict[int, date]:
@@ -186,6 +202,9 @@ def issue_due(
         Invitation.id, Invitation.participant_id, Invitation.wave_id, Invitation.due_on
     ).where(Invitation.status == InvitationStatus.SCHEDULED,
             _by_local_date(todays, now, lambda day: Invitation.due_on <= day))
+    if paused := _paused(waves):
+        # Left SCHEDULED: on resume they issue, or lapse if their window has passed.
+        query = query.where(Invitation.wave_id.not_in(paused))
     if after is not None:
         query = query.where(tuple_(Invitation.due_on, Invitation.id) > tuple_(*after))
     due = session.execute(
@@ -275,11 +294,14 @@ def queue_reminders(session: Session, now: datetime) -> int:
     """
     waves = _wave_clocks(session)
     todays = _local_todays(waves, now)
+    # A paused wave's reminders wait too; on resume they go if the questionnaire is open.
+    paused = _paused(waves)
     rows = session.scalars(
         select(Invitation)
         .join(Participant, Participant.id == Invitation.participant_id)
         .where(
             Invitation.status == InvitationStatus.ISSUED,
+            Invitation.wave_id.not_in(paused) if paused else true(),
             _by_local_date(todays, now, lambda day: and_(Invitation.reminder_due_on <= day,
                                                          Invitation.closes_on >= day)),
             or_(Invitation.reminded_at.is_(None), Invitation.reminders_sent > 0),

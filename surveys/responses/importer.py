@@ -37,6 +37,7 @@ FIXED = ("participant_ref", "submitted_on", "mode")
 # Written by the response export; accepted so an export can be imported again.
 INFORMATIONAL = ("instrument_version",)
 MODES = ("web", "telephone")
+NOT_YET_ISSUED = (InvitationStatus.SCHEDULED, InvitationStatus.OUT_OF_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ class ResponseImportResult:
     already_stored: int = 0
     # References whose unfinished online answers the imported ones replaced.
     drafts_replaced: tuple[str, ...] = field(default=())
+
+
+class NotYetDue(ValueError):
+    """Rows for participants whose questionnaire for the wave is not due yet (not issued,
+    due after today): stored only when the person importing confirms. Nothing was changed."""
+
+    def __init__(self, refs: list[str]):
+        super().__init__(f"{len(refs)} rows are for questionnaires not yet due")
+        self.refs = refs
 
 
 def fingerprint(ref: str, submitted_on: date, mode: str, answers: dict) -> str:
@@ -65,12 +75,16 @@ def import_responses(
     *,
     filename: str = "responses.csv",
     today: date | None = None,
+    confirm_not_due: bool = True,
 ) -> ResponseImportResult:
     """Validate the whole file (read as a stream), then store every row or none.
 
     The caller commits. Dates after `today` (the service clock's; the system date if
     not given) are refused, as are dates before the participant's invitation for the wave
     was due (before they completed the intervention, when they have no invitation for it).
+    With confirm_not_due=False, a valid file with rows for questionnaires not yet due
+    (scheduled after today) raises NotYetDue, naming them, before anything is stored;
+    without the date check against the due date, which such rows cannot pass.
     """
     today = today or clock_today(system_clock)
     instrument = wave_instrument(session, wave)
@@ -123,6 +137,7 @@ def import_responses(
     prepared: list[Response] = []
     completing: list[Invitation] = []
     replacing: list[tuple[Response, dict]] = []
+    not_due: list[str] = []
     skipped = 0
     count = 0
     for line, row in rows:
@@ -137,11 +152,21 @@ def import_responses(
         elif problem := single_line_problem(ref):
             errors.add(line, "participant_ref", problem)
         submitted = parse_date(row["submitted_on"])
+        early = False
         if submitted is None:
             errors.add(line, "submitted_on", f"'{row['submitted_on'][:20]}' is not an ISO date "
                        "(YYYY-MM-DD)" if row["submitted_on"] else "is required")
         elif problem := date_problem(submitted, today):
             errors.add(line, "submitted_on", problem)
+        elif (invitation is not None and invitation.due_on > today
+              and invitation.status in NOT_YET_ISSUED):
+            # The questionnaire is not due yet: answers collected early (e.g. a client who
+            # rang in) are stored only when the person importing confirms (NotYetDue).
+            early = True
+            if participant is not None and participant.completed_on and (
+                    submitted < participant.completed_on):
+                errors.add(line, "submitted_on", f"{submitted.isoformat()} is before '{ref}' "
+                           f"completed the intervention ({participant.completed_on.isoformat()})")
         elif invitation is not None and submitted < invitation.due_on:
             # A wave's questionnaire is answered once it is due (issue 11): an earlier
             # date is a typing slip or the wrong wave's file.
@@ -202,6 +227,8 @@ def import_responses(
         )
         if invitation is not None:
             completing.append(invitation)
+            if early:
+                not_due.append(ref)
         draft = drafts.get(invitation.id) if invitation is not None else None
         if draft is not None:
             # The client began online and did not finish: the imported answers replace it.
@@ -212,6 +239,8 @@ def import_responses(
         errors.add(1, "", "the file has a header but no responses")
     if errors:
         raise ImportRejected([errors])
+    if not_due and not confirm_not_due:
+        raise NotYetDue(not_due)
     for invitation in completing:
         invitation.status = InvitationStatus.COMPLETED
     for draft, fields in replacing:

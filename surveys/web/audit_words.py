@@ -26,6 +26,8 @@ ACTIONS = {
     "response_import": _l("Imported responses"),
     "referral_import": _l("Imported referrals"),
     "schedule_change": _l("Changed the schedule"),
+    "wave_paused": _l("Paused issuing a wave"),
+    "wave_resumed": _l("Resumed issuing a wave"),
     "telephone_entry": _l("Entered answers by telephone"),
     "report_view": _l("Viewed a report"),
     "export": _l("Downloaded data"),

@@ -154,6 +154,7 @@ def configure(app: Flask, overrides: dict) -> None:
         accounts,
         admin,
         auth,
+        chasing,
         errors,
         help_pages,
         optout,
@@ -176,6 +177,7 @@ def configure(app: Flask, overrides: dict) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(participants.bp)
+    app.register_blueprint(chasing.bp)
     app.register_blueprint(studies.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)

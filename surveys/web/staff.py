@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -9,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
     GovDateInput,
     GovFileInput,
     GovSelect,
@@ -17,7 +20,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
-from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     InputRequired,
@@ -31,7 +34,8 @@ from surveys import audit
 from surveys.cohort import status as cohort_status
 from surveys.cohort.importer import ImportRejected, import_cohort
 from surveys.csv_rows import CsvFileError
-from surveys.invitations import reschedule_wave
+from surveys.csv_safety import write_csv
+from surveys.invitations import chasing, reschedule_wave, windows
 from surveys.models import (
     Invitation,
     InvitationStatus,
@@ -41,9 +45,11 @@ from surveys.models import (
     Study,
     Wave,
 )
-from surveys.responses.importer import import_responses
+from surveys.responses.importer import NotYetDue, import_responses
 from surveys.studies import measures, wave_by_code
+from surveys.studies import waves as wave_names
 from surveys.studies.definition import MAX_REMINDERS
+from surveys.web import upload_help
 from surveys.web.access import visible_studies
 from surveys.web.auth import current_user, roles_required, safe_referrer
 from surveys.web.context import db, now
@@ -75,7 +81,14 @@ def dashboard():
         )
         for study in studies
     ]
-    return render_template("pages/staff/dashboard.html", summary=summary, user=current_user())
+    # Each wave's progress by week, and (for those who may see references) who could not
+    # be reached, with what to do about it (issue 14).
+    progress = {wave.id: chasing.progress(db(), wave) for study in studies
+                for wave in study.waves}
+    failures = ({study.id: chasing.delivery_failures(db(), study) for study in studies}
+                if current_user().role in RESEARCH else {})
+    return render_template("pages/staff/dashboard.html", summary=summary, user=current_user(),
+                           progress=progress, failures=failures)
 
 
 def _try_import(run):
@@ -140,6 +153,7 @@ def cohort(slug: str):
         measure_label=lambda m: measures.label(m, get_locale().language),
         status_labels={"completed": _("Completed"), "dropped_out": _("Dropped out"),
                        "in_progress": _("In progress")},
+        columns=upload_help.cohort_columns(study),
     ), (400 if problems or form.errors or arm_problem else 200)
 
 
@@ -169,6 +183,9 @@ class ResponsesForm(FlaskForm):
     wave = SelectField(_l("Wave"), widget=GovSelect())
     responses = FileField(_l("Responses file (CSV)"), widget=GovFileInput(),
                           validators=[InputRequired(_l("Select a responses CSV file"))])
+    # Shown only after a file had rows for questionnaires not yet due (NotYetDue).
+    confirm_not_due = BooleanField(_l("Upload anyway: store the answers for questionnaires "
+                                      "not yet due"), widget=GovCheckboxInput())
     submit = SubmitField(_l("Upload responses"), widget=GovSubmitInput())
 
 
@@ -179,11 +196,17 @@ def responses(slug: str):
     form = ResponsesForm()
     form.wave.choices = [SelectChoice(w.code, w.code) for w in study.waves]
     problems: list[str] = []
+    not_due: list[str] = []
     if form.validate_on_submit():
         upload = form.responses.data
-        result, problems = _try_import(lambda: import_responses(
-            db(), study, wave_by_code(study, form.wave.data), upload.stream,
-            filename=upload.filename or "responses.csv", today=now().date()))
+        try:
+            result, problems = _try_import(lambda: import_responses(
+                db(), study, wave_by_code(study, form.wave.data), upload.stream,
+                filename=upload.filename or "responses.csv", today=now().date(),
+                confirm_not_due=bool(form.confirm_not_due.data)))
+        except NotYetDue as exc:
+            db().rollback()  # nothing is stored until the person confirms
+            result, not_due = None, exc.refs
         if result is not None:
             audit.record(db(), now(), current_user(), "response_import", study=study.slug,
                          wave=form.wave.data, stored=result.stored,
@@ -202,7 +225,36 @@ def responses(slug: str):
                         "%(refs)s.", refs=", ".join(result.drafts_replaced)))
             return redirect(url_for("staff.responses", slug=slug))
     return render_template("pages/staff/responses.html", study=study, form=form,
-                           problems=problems), (400 if problems or form.errors else 200)
+                           problems=problems, not_due=not_due,
+                           columns_by_wave={w.code: upload_help.response_columns(db(), w)
+                                    for w in study.waves},
+                           ), (400 if problems or form.errors else 200)
+
+
+@bp.route("/studies/<slug>/cohort-template.csv")
+@roles_required(*RESEARCH)
+def cohort_template(slug: str):
+    """participants.csv's header row for this study: the columns its upload accepts."""
+    study = _study(slug)
+    header = [c.name for c in upload_help.cohort_columns(study)]
+    audit.record(db(), now(), current_user(), "export", study=study.slug,
+                 report="cohort_template", format="csv")
+    db().commit()
+    return download(write_csv([header]), "text/csv", f"participants-{study.slug}.csv")
+
+
+@bp.route("/studies/<slug>/waves/<code>/responses-template.csv")
+@roles_required(*RESEARCH)
+def responses_template(slug: str, code: str):
+    """responses.csv's header row for this wave: the fixed columns and its question ids."""
+    study = _study(slug)
+    wave = wave_or_404(study, code)
+    header = [c.name for c in upload_help.response_columns(db(), wave)]
+    audit.record(db(), now(), current_user(), "export", study=study.slug,
+                 report="responses_template", wave=code, format="csv")
+    db().commit()
+    return download(write_csv([header]), "text/csv",
+                    f"responses-{study.slug}-{wave.code}.csv")
 
 
 @bp.route("/studies/<slug>/responses.csv")
@@ -330,16 +382,27 @@ class WaveForm(FlaskForm):
                                                                  "1 to 365"))])
     submit = SubmitField(_l("Save schedule"), widget=GovSubmitInput())
 
+    wave_label: str = ""  # the wave's name, set by the view, for errors that name the wave
+
     def validate_reminder_days(self, field) -> None:
         close = self.close_days.data
-        if isinstance(close, int) and any(day >= close for day in field.data or []):
-            raise ValidationError(_l("Each reminder must come before the questionnaire closes"))
+        late = [day for day in field.data or [] if isinstance(close, int) and day >= close]
+        if late:
+            raise ValidationError(_("%(wave)s: the reminder on day %(day)s must come before "
+                                    "the questionnaire closes on day %(close)s",
+                                    wave=self.wave_label,
+                                    day=late[0], close=close))
 
 
 class StudyWindowForm(FlaskForm):
     end_date = DateField(_l("Last day a questionnaire may be issued"), widget=GovDateInput(),
                          validators=[Optional()], format=["%Y-%m-%d", "%d %m %Y"])
     submit = SubmitField(_l("Save study end date"), widget=GovSubmitInput())
+    today: date | None = None  # the study's local date, set by the view
+
+    def validate_end_date(self, field) -> None:
+        if field.data is not None and self.today is not None and field.data < self.today:
+            raise ValidationError(_("The study end date must be today or later"))
 
 
 @bp.route("/studies/<slug>/schedule", methods=["GET"])
@@ -359,6 +422,7 @@ def update_wave(slug: str, code: str):
     study = _study(slug)
     wave: Wave = next((w for w in study.waves if w.code == code), None) or abort(404)
     form = WaveForm(prefix=code)
+    form.wave_label = wave_names.wave_name(wave.code, wave.label, str(get_locale())[:2])
     if not form.validate():
         forms = {w.code: WaveForm(formdata=None, prefix=w.code, obj=w) for w in study.waves}
         forms[code] = form
@@ -383,6 +447,7 @@ def update_window(slug: str):
         return redirect(url_for("staff.schedule", slug=slug))
     study = _study(slug)
     form = StudyWindowForm()
+    form.today = windows.local_today(study.time_zone, now())
     if not form.validate():
         forms = {w.code: WaveForm(formdata=None, prefix=w.code, obj=w) for w in study.waves}
         return render_template("pages/staff/schedule.html", study=study, forms=forms,

@@ -77,6 +77,14 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("staff.update_window", "POST"): RESEARCH,
     ("staff.invitations", "GET"): RESEARCH,
     ("staff.telephone", "POST"): RESEARCH,
+    # Upload help: the columns a study's files need, header rows only (no data).
+    ("staff.cohort_template", "GET"): RESEARCH,
+    ("staff.responses_template", "GET"): RESEARCH,
+    # Chasing a wave: who has not answered (references, contact details), pause, resume.
+    ("chasing.unanswered", "GET"): RESEARCH,
+    ("chasing.call_list_csv", "GET"): RESEARCH,
+    ("chasing.pause", "POST"): RESEARCH,
+    ("chasing.resume", "POST"): RESEARCH,
     # Researchers (and admins): participants, one at a time, and their CSV (references).
     ("participants.index", "GET"): RESEARCH,
     ("participants.participants_csv", "GET"): RESEARCH,
