@@ -15,7 +15,7 @@ from surveys.invitations import chasing
 from surveys.models import Wave
 from surveys.studies import waves as wave_names
 from surveys.web.access import study_or_404
-from surveys.web.auth import current_user, roles_required, safe_referrer
+from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
 
@@ -97,6 +97,14 @@ def call_list_csv(slug: str, code: str):
     return download("\ufeff" + body, "text/csv", f"call-list-{study.slug}-{wave.code}.csv")
 
 
+def _back(slug: str, code: str) -> str:
+    """Back to the page the button was on (a field of the form: browsers may send no
+    Referer): the schedule, or the wave's unanswered list."""
+    if request.form.get("back") == "schedule":
+        return url_for("staff.schedule", slug=slug)
+    return url_for("chasing.unanswered", slug=slug, code=code)
+
+
 @bp.route("/pause", methods=["POST"])
 @roles_required(*RESEARCH)
 def pause(slug: str, code: str):
@@ -109,7 +117,7 @@ def pause(slug: str, code: str):
                 "you resume it.", wave=wave_name(wave)))
     else:
         flash(_("%(wave)s was already paused.", wave=wave_name(wave)))
-    return redirect(safe_referrer())
+    return redirect(_back(slug, code))
 
 
 @bp.route("/resume", methods=["POST"])
@@ -119,7 +127,7 @@ def resume(slug: str, code: str):
     wave = wave_or_404(study, code)
     if wave.paused_at is None:
         flash(_("%(wave)s is not paused.", wave=wave_name(wave)))
-        return redirect(safe_referrer())
+        return redirect(_back(slug, code))
     waiting = chasing.resume(db(), wave)
     audit.record(db(), now(), current_user(), "wave_resumed", study=study.slug, wave=code,
                  waiting=waiting)
@@ -127,4 +135,4 @@ def resume(slug: str, code: str):
     flash(_("Issuing of %(wave)s resumed. %(num)s questionnaires that were waiting will be "
             "issued now, or marked too late to answer if their answering time has passed.",
             wave=wave_name(wave), num=format_decimal(waiting)))
-    return redirect(safe_referrer())
+    return redirect(_back(slug, code))

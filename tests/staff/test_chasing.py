@@ -35,10 +35,10 @@ def page(client, url: str) -> str:
 
 
 def post_button(client, page_url: str, action: str):
-    """Press a POST button on a page, as a browser would (its CSRF token, its Referer)."""
-    token = csrf_token(page(client, page_url))
-    return client.post(action, data={"csrf_token": token},
-                       headers={"Referer": f"http://localhost{page_url}"})
+    """Press a POST button on a page, as a browser would (its form's fields)."""
+    html = page(client, page_url)
+    back = "schedule" if page_url.endswith("/schedule") else "unanswered"
+    return client.post(action, data={"csrf_token": csrf_token(html), "back": back})
 
 
 @pytest.fixture
@@ -143,11 +143,13 @@ def test_pause_holds_issuing_and_resume_issues_or_lapses(
     as_role(client, "researcher")
     paused = post_button(client, "/staff/studies/default/schedule", f"{WAVE1}/pause")
     assert paused.status_code == 302
+    assert paused.headers["Location"].endswith("/staff/studies/default/schedule")
     dispatch(session_factory, clock(), settings, mailer)
     assert invitation(session_factory, "SOON").status == "scheduled"
     assert invitation(session_factory, "LATE").status == "scheduled"
     shown = page(client, "/staff/studies/default/schedule")
-    assert "Paused since 2 March 2026" in shown and "Resume issuing End of the intervention" in shown
+    assert "Paused since 2 March 2026" in shown
+    assert "Resume issuing End of the intervention" in shown
     assert "Paused since 2 March 2026" in page(client, f"{WAVE1}/unanswered")
     assert "paused since 2 March 2026" in page(client, "/staff/")
     clock.advance(days=10)
@@ -216,6 +218,7 @@ def test_pausing_twice_changes_nothing_and_says_so(client, world):
     assert first == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     again = post_button(client, "/staff/studies/default/schedule", f"{WAVE1}/pause")
     assert again.status_code == 302
-    assert "End of the intervention was already paused." in page(client, "/staff/studies/default/schedule")
+    shown = page(client, "/staff/studies/default/schedule")
+    assert "End of the intervention was already paused." in shown
     with world() as s:
         assert [e.action for e in s.scalars(select(AuditEvent))].count("wave_paused") == 1
