@@ -263,7 +263,9 @@ def import_responses_command(wave: str, responses: str, study_slug: str | None,
         except NotYetDue as exc:
             shown = ", ".join(exc.refs[:10]) + (", ..." if len(exc.refs) > 10 else "")
             raise click.ClickException(
-                f"{len(exc.refs)} rows are for {wave} questionnaires not yet due ({shown}); "
+                (f"1 row is for a {wave} questionnaire" if len(exc.refs) == 1 else
+                 f"{len(exc.refs)} rows are for {wave} questionnaires") +
+                f" not yet due ({shown}); "
                 "nothing was imported. Add --confirm-not-due to import them anyway.") from None
         audit.record(session, _now(), None, "response_import", actor="cli", study=study.slug,
                      wave=wave, stored=result.stored, already_stored=result.already_stored,

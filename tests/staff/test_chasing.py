@@ -195,7 +195,8 @@ def test_dashboard_shows_each_waves_progress_as_a_chart_and_table(client, world,
 
 def test_dashboard_names_delivery_failures_with_what_to_do(client, world, clock):
     with world() as s:
-        inv = s.scalar(select(Invitation).join(Participant).where(Participant.ref == "OPEN-3"))
+        inv = s.scalar(select(Invitation).join(Participant).join(Wave).where(
+            Participant.ref == "OPEN-3", Wave.code == "wave1"))
         message = s.scalar(select(Message).where(Message.invitation_id == inv.id))
         message.status = "permanent-failure"
         s.commit()

@@ -188,7 +188,7 @@ def test_the_cli_refuses_rows_not_yet_due_unless_confirmed(runner, ehd, clock, t
     refused = runner.invoke(args=["import-responses", "--wave", "wave2", str(path)])
     assert refused.exit_code == 1
     lines = refused.stderr.strip().splitlines()
-    assert lines == ["Error: 1 rows are for wave2 questionnaires not yet due (NOW-1); nothing "
+    assert lines == ["Error: 1 row is for a wave2 questionnaire not yet due (NOW-1); nothing "
                      "was imported. Add --confirm-not-due to import them anyway."]
     assert count_responses(ehd) == 0
     done = runner.invoke(args=["import-responses", "--wave", "wave2", "--confirm-not-due",
