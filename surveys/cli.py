@@ -402,9 +402,9 @@ def report_evaluation(follow_up: str | None, fmt: str, output: str | None, publi
             lambda: evaluation_report(session, study, follow_up=follow_up, language=lang,
                                       publication=publication, breakdown=breakdown))
         if fmt in ("xlsx", "ods"):
-            from surveys.responses.codebook import spreadsheet_table
+            from surveys.responses.codebook import spreadsheet_sheets
 
-            codebook = [spreadsheet_table(session, study, report["language"])]
+            codebook = spreadsheet_sheets(session, study, report["language"])
             body: str | bytes = (render_xlsx if fmt == "xlsx" else render_ods)(report, codebook)
         elif fmt == "json":
             body = json.dumps(report, indent=2, ensure_ascii=False) + "\n"

@@ -65,6 +65,21 @@ def _fte_as_number(report: dict) -> dict:
     return report
 
 
+def _without_opt_out(report: dict) -> dict:
+    """Since issue 15 the response table has a row for clients who asked not to be contacted
+    (none in a release database: every count 0), and the issued total's label names them."""
+    for table in (t for s in report.get("sections", []) for t in s["tables"]):
+        rows = table["rows"]
+        opted = [r for r in rows if r["key"] == "opted_out"]
+        assert all(not any(v for k, v in r["cells"].items() if k.endswith("count"))
+                   for r in opted)
+        table["rows"] = [r for r in rows if r["key"] != "opted_out"]
+        for row in table["rows"]:
+            if row["key"] == "issued_total" and opted:
+                row["label"] = "Issued (answered, closed or open)"
+    return report
+
+
 def _contains(expected: object, actual: object, where: str = "") -> list[str]:
     """Where `actual` differs from `expected`, ignoring keys only `actual` has."""
     if isinstance(expected, dict):
@@ -108,7 +123,7 @@ def _reports(url: str, tmp_path: Path) -> dict[str, dict]:
 def _check(url: str, tmp_path: Path) -> None:
     command.upgrade(alembic_config(url), "head")
     for name, actual in _reports(url, tmp_path).items():
-        problems = _contains(_expected(name), actual, name)
+        problems = _contains(_expected(name), _without_opt_out(actual), name)
         assert not problems, "\n".join(problems[:20])
 
 

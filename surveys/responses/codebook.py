@@ -16,6 +16,7 @@ import io
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from instruments import InstrumentNotFound
 from surveys.csv_safety import write_csv
 from surveys.i18n import N_, translate
 from surveys.models import Response, Study, Wave
@@ -115,6 +116,15 @@ def render(rows: list[dict[str, str]], study: Study, fmt: str, language: str) ->
     if fmt == "xlsx":
         return _xlsx(rows, heads, title, language)
     return _html(rows, heads, title, language).encode("utf-8")
+
+
+def spreadsheet_sheets(session: Session, study: Study, language: str) -> list[tuple[dict, dict]]:
+    """The codebook sheet for the evaluation spreadsheet, or none when an answered
+    instrument version cannot be read (the spreadsheet's figures must still come out)."""
+    try:
+        return [spreadsheet_table(session, study, language)]
+    except InstrumentNotFound:
+        return []
 
 
 def spreadsheet_table(session: Session, study: Study, language: str) -> tuple[dict, dict]:

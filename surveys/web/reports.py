@@ -100,9 +100,9 @@ def _evaluation(slug: str, fmt: str) -> tuple[Study, dict, dict]:
 
 
 def _codebook(study: Study, report: dict) -> list[tuple[dict, dict]]:
-    from surveys.responses.codebook import spreadsheet_table
+    from surveys.responses.codebook import spreadsheet_sheets
 
-    return [spreadsheet_table(db(), study, report["language"])]
+    return spreadsheet_sheets(db(), study, report["language"])
 
 
 def _filename(study: Study, report: dict, ext: str) -> str:

@@ -193,6 +193,7 @@ class StudyForm(FlaskForm):
                           default=DEFAULT_WINDOW["to"])
     send_days = LenientCheckboxes(_l("On these days"), widget=GovCheckboxesInput(),
                                   default=list(DEFAULT_WINDOW["days"]),
+                                  description=_l("Messages wait for the next day ticked."),
                                   choices=[SelectChoice(d, n) for d, n in zip(DAYS, DAY_NAMES,
                                                                               strict=True)])
     organisation_en = StringField(_l("Who runs the study, in English (optional)"),
