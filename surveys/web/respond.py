@@ -278,6 +278,7 @@ def check_answers(invitation: Invitation):
             response.entered_by_id = current_user().id
             # Calls it took, this one included (one when entered without a recorded call).
             response.calls = max(invitation.calls or 0, 1)
+            db().flush()  # before submit(), which writes with Core and expires the row
         mode = response.mode  # read before submit() expires the row
         if questionnaire.submit(db(), response, instrument, now()):
             if mode == "telephone":
