@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from analysis.disclosure import SUPPRESSED
 from scheduler.jobs import dispatch
 from surveys.cohort.importer import import_cohort
 from surveys.models import AuditEvent, CallAttempt, Invitation, Message, Participant, Response
-from surveys.studies import create_study, wave_by_code
+from surveys.reports.evaluation import evaluation_report
+from surveys.studies import create_study, resolve_study, wave_by_code
 from surveys.studies.definition import DefinitionError, read_definition, write_definition
 from tests.helpers import csrf_token, participants_csv
 from tests.i18n.walk import staff_member, walk
+from tests.reports.conftest import cell
 from tests.test_telephone_and_resume import WAVE1
 
 PHONE = "07700 900{:03d}"
@@ -272,3 +275,29 @@ waves:
     assert "mode: telephone" in shown and "max_calls: 7" in shown
     assert shown.count("mode:") == 1 and shown.count("max_calls") == 1
     assert read_definition(shown) == d
+
+
+def test_the_evaluation_funnel_counts_how_calling_ended(
+        app, client, session_factory, settings, mailer, smtp, clock):
+    refs = [f"FUN-{i}" for i in range(12)]
+    ids = phoned_cohort(session_factory, settings, mailer, clock, refs, max_calls=1)
+    staff_member(client, session_factory, "researcher")
+    for ref in refs[:3]:
+        record(client, ids[ref], "refused")
+    for ref in refs[3:5]:
+        record(client, ids[ref], "wrong_number")
+    record(client, ids[refs[5]], "no_answer")  # the wave's one call: not reached
+    with session_factory() as s:
+        study = resolve_study(s, "default")
+        report = evaluation_report(s, study)
+        published = evaluation_report(s, study, publication=True)
+    rates = "response-rates"
+    assert [cell(report, rates, k, "wave1:count") for k in
+            ("refused", "wrong_number", "not_reached", "issued", "issued_total")] == [
+                3, 2, 1, 6, 12]
+    # Under the disclosure threshold: the published copy hides the small counts.
+    assert cell(published, rates, "refused", "wave1:count") == SUPPRESSED
+    page = page_text(client.get("/reports/default/evaluation?follow_up=wave2"))
+    for label in ("Refused on the telephone", "Wrong telephone number",
+                  "Not reached after the most calls"):
+        assert label in page
