@@ -63,9 +63,11 @@ class CallForm(FlaskForm):
         SelectChoice(CallOutcome.CALL_BACK, _l("The client asked to be called back")),
         SelectChoice(CallOutcome.REFUSED, _l("The client refused: do not call again")),
         SelectChoice(CallOutcome.WRONG_NUMBER, _l("Wrong number: do not call again"))],
+        description=_l("Record every call, answered or not."),
         validators=[InputRequired(_l("Select what happened on the call"))])
     call_back_on = CallBackDate(_l("Date to call back"), widget=GovDateInput(),
-                             validators=[Optional()], format=["%Y-%m-%d", "%d %m %Y"])
+                                description=_l("For example, 27 3 2026"),
+                                validators=[Optional()], format=["%Y-%m-%d", "%d %m %Y"])
     call_back_time = StringField(_l("Time to call back"), widget=GovTextInput(),
                                  description=_l("In the 24-hour clock, for example 14:30"))
     submit = SubmitField(_l("Save this call"), widget=GovSubmitInput())
