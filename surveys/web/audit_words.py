@@ -27,6 +27,7 @@ ACTIONS = {
     "referral_import": _l("Imported referrals"),
     "schedule_change": _l("Changed the schedule"),
     "telephone_entry": _l("Entered answers by telephone"),
+    "call_attempt": _l("Recorded a telephone call"),
     "report_view": _l("Viewed a report"),
     "export": _l("Downloaded data"),
     "participant_erased": _l("Erased a participant"),

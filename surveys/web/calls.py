@@ -120,19 +120,21 @@ def _local(study: Study, moment: datetime | None) -> str:
 @roles_required(*RESEARCH)
 def call_list_csv(slug: str):
     study = study_or_404(slug)
-    _waves, wave = _wave(study)
     rows = [["participant_ref", "phone", "wave", "calls", "max_calls", "next_call_at",
              "last_outcome"]]
-    page = calls.due_now(db(), wave, now(), 1, size=100_000)
-    later = calls.later_today(db(), wave, now(), 1, size=100_000)
-    for r in page.rows + later.rows:
+    # A study without a telephone wave has an empty call list (the header only).
+    wave = _wave(study)[1] if calls.telephone_waves(study) else None
+    found = [] if wave is None else (
+        calls.due_now(db(), wave, now(), 1, size=100_000).rows
+        + calls.later_today(db(), wave, now(), 1, size=100_000).rows)
+    for r in found:
         rows.append([r.ref, r.phone or "", wave.code, r.calls, r.max_calls,
                      r.next_call_at.isoformat(), r.last_outcome or ""])
     audit.record(db(), now(), current_user(), "export", study=study.slug, report="call_list",
-                 format="csv", rows=len(rows) - 1, wave=wave.code)
+                 format="csv", rows=len(rows) - 1, wave=wave.code if wave else None)
     db().commit()
     return download("\ufeff" + write_csv(rows), "text/csv",
-                    f"call-list-{study.slug}-{wave.code}.csv")
+                    f"call-list-{study.slug}-{wave.code if wave else 'none'}.csv")
 
 
 def _call_back_at(study: Study, form: CallForm) -> datetime | None:
