@@ -145,7 +145,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 INVITE_LIFETIME = timedelta(hours=72)
 # Counted per study restriction on the staff page: no rows in user_studies = every study.
-RESTRICTED_ROLES = ("researcher", "evaluator")
+RESTRICTED_ROLES = ("researcher", "evaluator", "interviewer")
 
 
 class InviteUnusable(ValueError):

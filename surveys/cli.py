@@ -507,7 +507,8 @@ def demo(if_empty: bool):
 
 @click.command("create-user")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "researcher", "evaluator"]))
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "researcher", "evaluator", "interviewer"]))
 @click.option("--password", envvar="SURVEYS_NEW_PASSWORD", prompt=True, hide_input=True,
               confirmation_prompt=True,
               help="Prompted for when not given (or SURVEYS_NEW_PASSWORD)")

@@ -44,7 +44,7 @@ def _wave_clocks(session: Session) -> dict[int, Row]:
     """Every wave with its timing and its study's clock: a small table, read once a pass."""
     return {row.id: row for row in session.execute(
         select(Wave.id, Wave.study_id, Wave.close_days, Wave.reminder_days, Wave.paused_at,
-               Study.end_date, Study.time_zone, Study.send_window)
+               Wave.mode, Study.end_date, Study.time_zone, Study.send_window)
         .join(Study, Study.id == Wave.study_id))}
 
 
@@ -231,6 +231,7 @@ def issue_due(
     out_of_window: list[int] = []
     lapsed: list[int] = []
     issued: dict[bool, list[dict]] = {True: [], False: []}
+    called: list[dict] = []  # telephone waves: no message; on the call list from now
     for row in due:
         wave = waves[row.wave_id]
         today = todays[row.wave_id]
@@ -242,7 +243,8 @@ def issue_due(
             lapsed.append(row.id)
         else:
             nonce = tokens.new_nonce()
-            issued[row.participant_id in with_email].append({
+            telephone = wave.mode == "telephone"
+            (called if telephone else issued[row.participant_id in with_email]).append({
                 "b_id": row.id,
                 "b_next": sending[wave.study_id],
                 "b_nonce": nonce,
@@ -250,17 +252,19 @@ def issue_due(
                 "b_closes_on": today + timedelta(days=wave.close_days),
                 # The first reminder (queue_reminders sets the next): none when none.
                 "b_reminder_due_on": (today + timedelta(days=min(wave.reminder_days))
-                                      if wave.reminder_days else None),
+                                      if wave.reminder_days and not telephone else None),
             })
     table = Invitation.__table__
     for ids, status in ((out_of_window, InvitationStatus.OUT_OF_WINDOW),
                         (lapsed, InvitationStatus.LAPSED)):
         if ids:
             session.execute(update(table).where(table.c.id.in_(ids)).values(status=status))
-    for emailed, params in issued.items():
+    for p in called:
+        p["b_next"] = now  # due for a call at once (the list shows it in its calling hours)
+    for emailed, params in ((True, issued[True]), (False, issued[False]), (None, called)):
         if not params:
             continue
-        if not emailed:
+        if emailed is False:
             for p in params:
                 del p["b_next"]
         values = {
@@ -274,11 +278,13 @@ def issue_due(
         if emailed:
             values.update(delivery_status=DeliveryStatus.PENDING, delivery_kind="invitation",
                           next_attempt_at=bindparam("b_next"))
+        elif emailed is None:
+            values.update(next_call_at=bindparam("b_next"))
         session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values),
                         params)
     result.out_of_window = len(out_of_window)
     result.lapsed = len(lapsed)
-    result.issued = len(issued[True]) + len(issued[False])
+    result.issued = len(issued[True]) + len(issued[False]) + len(called)
     return result
 
 

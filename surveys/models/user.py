@@ -1,4 +1,4 @@
-"""Staff accounts: researchers, evaluators and admins."""
+"""Staff accounts: researchers, evaluators, interviewers and admins."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from surveys.db import Base
 from surveys.models.types import UTCDateTime
 
-ROLES = ("admin", "researcher", "evaluator")
+# Interviewers see call lists and enter answers by telephone, nothing else (issue 14).
+ROLES = ("admin", "researcher", "evaluator", "interviewer")
 
 
 class User(Base):

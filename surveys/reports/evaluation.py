@@ -421,6 +421,23 @@ STATUS_ROWS = (
     ("out_of_window", N_("Due after the study's end date (outside the window)")),
     ("lapsed", N_("Lapsed before it could be issued")),
 )
+# Telephone waves' call outcomes: rows only in studies with a telephone wave (issue 14).
+CALL_ROWS = (
+    ("refused", N_("Refused on the telephone")),
+    ("wrong_number", N_("Wrong telephone number")),
+    ("not_reached", N_("Not reached after the most calls")),
+)
+
+
+def status_rows(study: Study) -> tuple[tuple[str, str], ...]:
+    if not any(w.mode == "telephone" for w in study.waves):
+        return STATUS_ROWS
+    return STATUS_ROWS[:4] + CALL_ROWS + STATUS_ROWS[4:]
+
+
+def issued_keys(study: Study) -> tuple[str, ...]:
+    calls = tuple(k for k, _ in CALL_ROWS) if len(status_rows(study)) > len(STATUS_ROWS) else ()
+    return ISSUED_KEYS + calls
 
 
 # A client who asked not to be contacted after being sent the questionnaire did not answer
@@ -437,14 +454,14 @@ def response_rate_table(
         tables = []
         for code in waves:
             counts = {(g, s): n for (g, (c, s)), n in statuses.items() if c == code}
-            cats = [Category(k, t(label, language)) for k, label in STATUS_ROWS]
+            cats = [Category(k, t(label, language)) for k, label in status_rows(study)]
             tables.append(_one_or_cross(
                 f"response-{code}", t(N_("Questionnaires of {wave} by status"), language,
                                       wave=study_wave_name(study, code, language)),
                 t(N_("Status"), language), cats, counts, language=language,
                 base_text=t(N_("Base: one questionnaire per client in the cohort."), language),
                 breakdown=breakdown, none_label=N_("Not recorded"),
-                nets=[Net("issued_total", t(ISSUED_NET, language), ISSUED_KEYS)],
+                nets=[Net("issued_total", t(ISSUED_NET, language), issued_keys(study))],
             ))
         return tables
     columns = []
@@ -460,22 +477,23 @@ def response_rate_table(
                   base_text=t(N_("Base: one questionnaire per client in the cohort and wave; "
                                  "per cents are of the questionnaires issued."), language))
     per_wave = {code: _status_counts(statuses, code) for code in waves}
-    issued_keys = ISSUED_KEYS
-    for key, label in STATUS_ROWS:
+    issued = issued_keys(study)
+    rows = status_rows(study)
+    for key, label in rows:
         table.rows.append(Row(key, t(label, language),
                               {f"{c}:count": per_wave[c][key] for c in waves}))
     table.rows.append(Row("issued_total", t(ISSUED_NET, language),
-                          {f"{c}:count": sum(per_wave[c][k] for k in issued_keys)
+                          {f"{c}:count": sum(per_wave[c][k] for k in issued)
                            for c in waves}, kind="net"))
     table.rows.append(Row(TOTAL, t(N_("All questionnaires (one per client)"), language),
                           {f"{c}:count": sum(per_wave[c].values()) for c in waves},
                           kind="total"))
     for c in waves:
-        table.blocks.append(OneWay(tuple((k, f"{c}:count") for k, _ in STATUS_ROWS),
+        table.blocks.append(OneWay(tuple((k, f"{c}:count") for k, _ in rows),
                                    (TOTAL, f"{c}:count")))
         table.blocks.append(Derived(("issued_total", f"{c}:count"),
-                                    tuple((k, f"{c}:count") for k in issued_keys)))
-        for key in (*ISSUED_KEYS, "issued_total"):
+                                    tuple((k, f"{c}:count") for k in issued)))
+        for key in (*issued, "issued_total"):
             table.add_percent(key, f"{c}:count", f"{c}:percent", ("issued_total", f"{c}:count"))
     return [table]
 

@@ -31,6 +31,7 @@ from sqlalchemy.sql import Select, Subquery
 
 from surveys.models import (
     Appointment,
+    CallAttempt,
     Invitation,
     Measure,
     Participant,
@@ -41,6 +42,8 @@ from surveys.models import (
 )
 
 SUBMITTED = "submitted"
+# How calling ended for a telephone wave's unanswered questionnaire (invitation_statuses).
+CALL_STATUSES = ("refused", "wrong_number", "not_reached")
 ATTENDED = "attended"
 DIMENSIONS = ("site", "channel", "language", "appointments", "arm")
 
@@ -381,9 +384,21 @@ def invitation_statuses(
 ) -> dict[tuple[Any, tuple[str, str]], int]:
     """Invitations per (group, (wave code, status)). An issued questionnaire a client did
     not answer (open or closed) after asking not to be contacted has its own status,
-    "opted_out"; one they answered counts as answered."""
-    status = case((and_(Participant.opted_out_at.is_not(None),
-                        Invitation.status.in_(("issued", "closed"))), literal("opted_out")),
+    "opted_out"; one they answered counts as answered. A telephone wave's unanswered
+    questionnaire that calling gave up on has the reason: "refused", "wrong_number" or
+    "not_reached" (the wave's most calls made), from its last call (issue 14)."""
+    last_call = (select(CallAttempt.outcome)
+                 .where(CallAttempt.invitation_id == Invitation.id)
+                 .order_by(CallAttempt.id.desc()).limit(1).scalar_subquery())
+    unanswered = Invitation.status.in_(("issued", "closed"))
+    status = case((and_(Participant.opted_out_at.is_not(None), unanswered),
+                   literal("opted_out")),
+                  (and_(Wave.mode == "telephone", unanswered, Invitation.calls > 0,
+                        Invitation.next_call_at.is_(None)),
+                   case((last_call == "refused", literal("refused")),
+                        (last_call == "wrong_number", literal("wrong_number")),
+                        (Invitation.calls >= Wave.max_calls, literal("not_reached")),
+                        else_=Invitation.status)),
                   else_=Invitation.status)
     query = (
         select(_group(dim), Wave.code, status, func.count())
@@ -420,7 +435,7 @@ def linkage(session: Session, study: Study) -> dict[tuple[str, str], int]:
     return {(code, why): int(n) for code, why, n in rows}
 
 
-ISSUED_STATUSES = ("issued", "completed", "closed", "opted_out")
+ISSUED_STATUSES = ("issued", "completed", "closed", "opted_out", *CALL_STATUSES)
 
 
 def end_scores_by_response(

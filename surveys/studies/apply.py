@@ -29,6 +29,7 @@ from surveys.models import (
     Wave,
 )
 from surveys.studies.definition import (
+    DEFAULT_MAX_CALLS,
     DefinitionError,
     MeasureDefinition,
     StudyDefinition,
@@ -341,6 +342,12 @@ def apply_definition(session: Session, d: StudyDefinition, *, now: datetime,
                 changed.append(f"channels {_show(wave.channels or ['email'])} -> "
                                f"{_show(w.channels)}")
             wave.channels = list(w.channels)
+        for key, default in (("mode", "web"), ("max_calls", DEFAULT_MAX_CALLS)):
+            old, new = getattr(wave, key), getattr(w, key)
+            if (old if old is not None else default) != new or old is None:
+                if wave.id is not None and (old if old is not None else default) != new:
+                    changed.append(f"{key} {old if old is not None else default} -> {new}")
+                setattr(wave, key, new)
         if w.code not in added and changed:
             if any(c.split(" ", 1)[0] in TIMING for c in changed):
                 retimed.append(wave)

@@ -34,8 +34,12 @@ STUDY_KEYS = ("slug", "name", "programme", "languages", "end_date", "disclosure_
 MAX_NOTES = 4000
 MEASURE_KEYS = ("id", "kind", "better", "baseline", "min", "max", "reliable_change", "label")
 WAVE_KEYS = ("code", "label", "instrument", "offset_days", "reminder_days", "close_days",
-             "messages", "channels")
+             "messages", "channels", "mode", "max_calls")
 CHANNELS = ("email", "sms")  # how a wave reaches clients (issue 15); default [email]
+# web: messages with a personal link; telephone: no message, the wave's questionnaires
+# appear on interviewers' call lists when due (issue 14).
+MODES = ("web", "telephone")
+DEFAULT_MAX_CALLS = 5
 
 
 class DefinitionError(ValueError):
@@ -70,6 +74,8 @@ class WaveDefinition:
     # Its own words in messages (surveys/studies/message_texts.py); empty: the service's.
     messages: dict = field(default_factory=dict)
     channels: list[str] = field(default_factory=lambda: ["email"])
+    mode: str = "web"
+    max_calls: int = DEFAULT_MAX_CALLS
 
 
 @dataclass
@@ -354,9 +360,15 @@ def _wave(c: _Checker, node: object, i: int, languages: list[str]) -> WaveDefini
         c.add(f"{where}.channels", "must list how the wave reaches clients: email, sms or both "
                                    "(e.g. [email, sms])")
         channels = ["email"]
+    mode = node.get("mode", "web")
+    if mode not in MODES:
+        c.add(f"{where}.mode", f"must be web or telephone (got {mode!r})")
+        mode = "web"
+    max_calls = c.whole(node, "max_calls", where, 1, 20, DEFAULT_MAX_CALLS)
     return WaveDefinition(code, instrument.strip(), offset, sorted(reminders), close, label,
                           messages=check_wave_messages(c, node.get("messages"), where, languages),
-                          channels=[ch for ch in CHANNELS if ch in channels])
+                          channels=[ch for ch in CHANNELS if ch in channels],
+                          mode=mode, max_calls=max_calls or DEFAULT_MAX_CALLS)
 
 
 def definition_of(study: Study) -> StudyDefinition:
@@ -379,7 +391,9 @@ def definition_of(study: Study) -> StudyDefinition:
         waves=[WaveDefinition(w.code, w.instrument, w.offset_days, list(w.reminder_days or []),
                               w.close_days, dict(w.label or {}),
                               messages=dict(w.messages or {}),
-                              channels=list(w.channels or ["email"]))
+                              channels=list(w.channels or ["email"]),
+                              mode=w.mode or "web",
+                              max_calls=w.max_calls or DEFAULT_MAX_CALLS)
                for w in study.waves],
     )
 
@@ -419,7 +433,9 @@ def write_definition(study: Study) -> str:
         {"code": w.code, **({"label": w.label} if w.label else {}), "instrument": w.instrument,
          "offset_days": w.offset_days, "reminder_days": w.reminder_days,
          "close_days": w.close_days, **({"messages": w.messages} if w.messages else {}),
-         **({"channels": w.channels} if w.channels != ["email"] else {})}
+         **({"channels": w.channels} if w.channels != ["email"] else {}),
+         **({"mode": w.mode} if w.mode != "web" else {}),
+         **({"max_calls": w.max_calls} if w.max_calls != DEFAULT_MAX_CALLS else {})}
         for w in d.waves
     ]
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -36,7 +36,8 @@ from surveys.web.context import db, now, settings
 bp = Blueprint("accounts", __name__, url_prefix="/staff")
 
 PER_PAGE = 50
-ROLE_NAMES = {"admin": _l("Admin"), "researcher": _l("Researcher"), "evaluator": _l("Evaluator")}
+ROLE_NAMES = {"admin": _l("Admin"), "researcher": _l("Researcher"), "evaluator": _l("Evaluator"),
+              "interviewer": _l("Interviewer")}
 
 
 class _Lenient:

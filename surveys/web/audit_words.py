@@ -29,6 +29,7 @@ ACTIONS = {
     "wave_paused": _l("Paused issuing a wave"),
     "wave_resumed": _l("Resumed issuing a wave"),
     "telephone_entry": _l("Entered answers by telephone"),
+    "call_attempt": _l("Recorded a telephone call"),
     "report_view": _l("Viewed a report"),
     "export": _l("Downloaded data"),
     "participant_erased": _l("Erased a participant"),

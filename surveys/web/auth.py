@@ -121,6 +121,8 @@ def sign_in():
             session.permanent = True
             audit.record(db(), now(), user, "sign_in")
             db().commit()
+            if user.role == "interviewer" and not request.args.get("next"):
+                return redirect(url_for("calls.index"))  # all an interviewer works on
             return redirect(_safe_next(request.args.get("next")))
         audit.record(db(), now(), None, "sign_in_failed", actor="anonymous",
                      email=attempt.email, reason=reason)

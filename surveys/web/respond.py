@@ -81,9 +81,10 @@ def _current() -> Invitation:
         abort(404)
     invitation = row[0]
     speak_for(ClientStudy(*row[1:]))
+    g.telephone_invitation = invitation if _telephone() else None
     if session.get("mode") == "telephone":
         user = current_user()
-        if user is None or user.role not in ("researcher", "admin"):
+        if user is None or user.role not in ("researcher", "admin", "interviewer"):
             session.pop("invitation_id", None)
             abort(403)
     return invitation
@@ -155,8 +156,37 @@ def resume():
             first=questionnaire.next_page_id(instrument, {}, None),
         )
     instrument = questionnaire.instrument_for(invitation, response)
+    if _confirming_draft():
+        # The client's own online draft: go through it with them from the first page.
+        first = questionnaire.next_page_id(instrument, response.answers, None)
+        return redirect(url_for("respond.page", page_id=first))
     return redirect(url_for("respond.page", page_id=questionnaire.resume_page_id(instrument,
                                                                                   response)))
+
+
+def _telephone() -> bool:
+    return session.get("mode") == "telephone"
+
+
+def _confirming_draft() -> bool:
+    """Telephone entry over answers the client began online (surveys/web/calls.start_entry):
+    they are sent only once the interviewer confirms they read them to the client."""
+    return _telephone() and bool(session.get("web_draft"))
+
+
+@bp.context_processor
+def on_behalf() -> dict:
+    """Whose answers these are, for the banner on every page of telephone entry."""
+    if not _telephone() or request.endpoint not in ("respond.page", "respond.resume"):
+        return {}
+    invitation = g.get("telephone_invitation")
+    if invitation is None:
+        return {}
+    from surveys.studies.waves import wave_name
+    return {"on_behalf": {"ref": invitation.participant.ref,
+                          "wave": wave_name(invitation.wave.code, invitation.wave.label,
+                                            current_language()),
+                          "web_draft": _confirming_draft()}}
 
 
 @bp.route("/q/<page_id>", methods=["GET", "POST"])
@@ -237,9 +267,18 @@ def check_answers(invitation: Invitation):
         return redirect(url_for("respond.resume"))
     instrument = questionnaire.instrument_for(invitation, response)
     missing = questionnaire.missing_required(instrument, response)
+    unconfirmed = False
     if request.method == "POST":
         if missing:
             return redirect(url_for("respond.page", page_id=_page_of(instrument, missing[0])))
+        unconfirmed = _confirming_draft() and request.form.get("confirmed") != "yes"
+    if request.method == "POST" and not unconfirmed:
+        if _telephone():
+            response.mode = "telephone"
+            response.entered_by_id = current_user().id
+            # Calls it took, this one included (one when entered without a recorded call).
+            response.calls = max(invitation.calls or 0, 1)
+            db().flush()  # before submit(), which writes with Core and expires the row
         mode = response.mode  # read before submit() expires the row
         if questionnaire.submit(db(), response, instrument, now()):
             if mode == "telephone":
@@ -259,7 +298,8 @@ def check_answers(invitation: Invitation):
         ],
         back=url_for("respond.page", page_id=questionnaire.previous_page_id(
             instrument, response.answers, questionnaire.CHECK) or questionnaire.CHECK),
-    )
+        confirm=_confirming_draft(), unconfirmed=unconfirmed,
+    ), (400 if unconfirmed else 200)
 
 
 def display_answer(question, value, language: str) -> str:
@@ -290,6 +330,7 @@ def done():
     if telephone:
         session.pop("invitation_id", None)
         session.pop("mode", None)
+        session.pop("web_draft", None)
     return render_template("pages/respond/done.html", telephone=telephone)
 
 

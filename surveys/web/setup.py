@@ -154,6 +154,7 @@ def configure(app: Flask, overrides: dict) -> None:
         accounts,
         admin,
         auth,
+        calls,
         chasing,
         errors,
         help_pages,
@@ -182,6 +183,7 @@ def configure(app: Flask, overrides: dict) -> None:
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(calls.bp)
     logging.getLogger("surveys").setLevel(logging.INFO)
 
 

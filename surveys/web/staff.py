@@ -50,8 +50,9 @@ from surveys.studies import measures, wave_by_code
 from surveys.studies import waves as wave_names
 from surveys.studies.definition import MAX_REMINDERS
 from surveys.web import upload_help
-from surveys.web.access import visible_studies
+from surveys.web.access import may_see, visible_studies
 from surveys.web.auth import current_user, roles_required, safe_referrer
+from surveys.web.calls import start_entry
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
 
@@ -500,14 +501,13 @@ def invitations(slug: str):
 
 
 @bp.route("/invitations/<int:invitation_id>/telephone", methods=["POST"])
-@roles_required(*RESEARCH)
+@roles_required(*RESEARCH, "interviewer")
 def telephone(invitation_id: int):
     """Answer an issued questionnaire on a client's behalf, over the telephone."""
     invitation = db().get(Invitation, invitation_id) or abort(404)
+    if not may_see(invitation.wave.study):
+        abort(404)  # a study this person is not given: as if it did not exist
     if invitation.status != InvitationStatus.ISSUED:
         flash(_("That questionnaire is not open for answers."))
         return redirect(safe_referrer())
-    session["invitation_id"] = invitation.id
-    session["mode"] = "telephone"
-    session["lang"] = invitation.participant.language
-    return redirect(url_for("respond.resume"))
+    return start_entry(invitation)

@@ -130,6 +130,12 @@ class WaveRow(Form):
                                  default=["email"],
                                  choices=[SelectChoice("email", _l("Email")),
                                           SelectChoice("sms", _l("Text message (SMS)"))])
+    mode = LenientSelect(_l("How the questionnaire is answered"), widget=GovSelect(),
+                         default="web", choices=[
+                             SelectChoice("web", _l("Online, through a personal link")),
+                             SelectChoice("telephone",
+                                          _l("By telephone: on interviewers' call lists"))])
+    max_calls = StringField(_l("Most call attempts (telephone waves)"), widget=GovTextInput())
     subject_en = StringField(_l("Email subject in English (optional)"), widget=GovTextInput(),
                              description=_l("Without one, the service's words."))
     subject_cy = StringField(_l("Email subject in Welsh"), widget=GovTextInput())
@@ -241,6 +247,7 @@ def form_data(d: StudyDefinition) -> dict:
             "instrument": w.instrument, "offset_days": str(w.offset_days),
             "reminder_days": ", ".join(str(r) for r in w.reminder_days),
             "close_days": str(w.close_days), "channels": list(w.channels),
+            "mode": w.mode, "max_calls": str(w.max_calls),
             **{f"{key}_{lang}": w.messages.get(key, {}).get(lang, "")
                for key in ("subject", "intro") for lang in ("en", "cy")},
             "minutes": str(w.messages.get("minutes", "")),
@@ -368,6 +375,9 @@ def definition_document(form: StudyForm, slug: str) -> tuple[dict, dict, list[st
         r.number(row.offset_days, f"{where}.offset_days", node, "offset_days")
         r.number(row.close_days, f"{where}.close_days", node, "close_days")
         node["channels"] = [v for v in (row.channels.data or []) if isinstance(v, str)]
+        if row.mode.data and row.mode.data != "web":
+            node["mode"] = row.mode.data
+        r.number(row.max_calls, f"{where}.max_calls", node, "max_calls")
         wave_messages: dict = {}
         for key in ("subject", "intro"):
             r.texts(wave_messages, key, r.text(getattr(row, f"{key}_en"), f"{where}.{key}.en"),

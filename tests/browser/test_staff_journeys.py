@@ -159,8 +159,10 @@ def test_researcher_enters_a_telephone_response_and_reads_the_report(
         "^" + re.escape(b.text("Enter answers by telephone")) + ".*T-5")).click()
     b.arrived("telephone: start page")
     page.get_by_role("button", name=b.text("Start now")).click()
-    expect(page.locator(".govuk-inset-text")).to_contain_text(
+    # Whose answers these are, in a banner on every page (issue 14).
+    expect(page.locator("#on-behalf")).to_contain_text(
         b.text("You are entering answers on behalf of a client, by telephone."))
+    expect(page.locator("#on-behalf")).to_contain_text("T-5")
     answer_all(b, {"workability": "5", "confidence": "5", "importance": "9",
                    "steps_taken": "some", "steps_reasons": ["health"],
                    "more_steps_planned": "all", "seen_work_coach": "no"}, "telephone")

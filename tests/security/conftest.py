@@ -20,7 +20,7 @@ from tests.helpers import WAVE1_ANSWERS as CLIENT_WAVE1_ANSWERS
 from tests.helpers import participants_csv
 
 PASSWORD = "correct horse battery staple"
-ROLES = ("admin", "researcher", "evaluator")
+ROLES = ("admin", "researcher", "evaluator", "interviewer")
 
 # Distinctive values, so a leak cannot hide behind a coincidence.
 PEOPLE = (
@@ -164,3 +164,31 @@ def armed_study(session_factory) -> str:
             create_study(s, ARMED, "Two arms", arms=["integrated", "comparison"])
             s.commit()
     return ARMED
+
+
+# Call lists answer only for a study with a telephone wave (404 elsewhere): tests that walk
+# every route show them on a study made for them (issue 14).
+PHONED = "phoned"
+PHONED_ENDPOINTS = frozenset({"calls.call_list", "calls.call", "calls.call_list_csv"})
+
+
+def phoned_study(session_factory, settings, now) -> tuple[str, dict[str, int]]:
+    """A study whose first wave is by telephone, issued today: its slug and the wave-one
+    invitation id of each reference."""
+    from surveys.invitations import issue_due
+
+    with session_factory() as s:
+        study = s.scalar(select(Study).where(Study.slug == PHONED))
+        if study is None:
+            study = create_study(s, PHONED, "Telephone study")
+            wave_by_code(study, "wave1").mode = "telephone"
+            s.flush()
+            import_cohort(s, study, cohort_rows({ref: now.date() for ref, *_ in PEOPLE}),
+                          today=now.date())
+            issue_due(s, now, settings.secret_key)
+            s.commit()
+        ids = dict(s.execute(
+            select(Participant.ref, Invitation.id)
+            .join(Invitation, Invitation.participant_id == Participant.id)
+            .where(Invitation.wave_id == wave_by_code(study, "wave1").id)).all())
+    return PHONED, ids

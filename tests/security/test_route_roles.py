@@ -15,17 +15,28 @@ from flask import url_for
 
 from instruments import load_instrument
 from tests.helpers import csrf_token
-from tests.security.conftest import ARMED_ENDPOINTS, act_as, armed_study
+from tests.security.conftest import (
+    ARMED_ENDPOINTS,
+    PHONED_ENDPOINTS,
+    act_as,
+    armed_study,
+    phoned_study,
+)
 
 ANON, EVALUATOR, RESEARCHER, ADMIN = "anonymous", "evaluator", "researcher", "admin"
-EVERYONE = (ANON, EVALUATOR, RESEARCHER, ADMIN)
+INTERVIEWER = "interviewer"  # call lists and telephone entry, nothing else (issue 14)
+EVERYONE = (ANON, EVALUATOR, RESEARCHER, ADMIN, INTERVIEWER)
 OK, SIGN_IN, FORBIDDEN = "allowed", "sent to sign in", "refused (403)"
 
-PUBLIC = {ANON: OK, EVALUATOR: OK, RESEARCHER: OK, ADMIN: OK}
-STAFF = {ANON: SIGN_IN, EVALUATOR: OK, RESEARCHER: OK, ADMIN: OK}
-RESEARCH = {ANON: SIGN_IN, EVALUATOR: FORBIDDEN, RESEARCHER: OK, ADMIN: OK}
-RESEARCHER_ONLY = {ANON: SIGN_IN, EVALUATOR: FORBIDDEN, RESEARCHER: OK, ADMIN: FORBIDDEN}
-ADMIN_ONLY = {ANON: SIGN_IN, EVALUATOR: FORBIDDEN, RESEARCHER: FORBIDDEN, ADMIN: OK}
+PUBLIC = {ANON: OK, EVALUATOR: OK, RESEARCHER: OK, ADMIN: OK, INTERVIEWER: OK}
+STAFF = {ANON: SIGN_IN, EVALUATOR: OK, RESEARCHER: OK, ADMIN: OK, INTERVIEWER: FORBIDDEN}
+RESEARCH = {ANON: SIGN_IN, EVALUATOR: FORBIDDEN, RESEARCHER: OK, ADMIN: OK,
+            INTERVIEWER: FORBIDDEN}
+RESEARCHER_ONLY = {ANON: SIGN_IN, EVALUATOR: FORBIDDEN, RESEARCHER: OK, ADMIN: FORBIDDEN,
+                   INTERVIEWER: FORBIDDEN}
+ADMIN_ONLY = {ANON: SIGN_IN, EVALUATOR: FORBIDDEN, RESEARCHER: FORBIDDEN, ADMIN: OK,
+              INTERVIEWER: FORBIDDEN}
+CALLERS = {ANON: SIGN_IN, EVALUATOR: FORBIDDEN, RESEARCHER: OK, ADMIN: OK, INTERVIEWER: OK}
 
 # (endpoint, method) -> who may. Static files and design-system assets are public
 # and carry no data; they are listed in ASSETS and only checked to be public.
@@ -76,7 +87,13 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("staff.update_window", "GET"): RESEARCH,
     ("staff.update_window", "POST"): RESEARCH,
     ("staff.invitations", "GET"): RESEARCH,
-    ("staff.telephone", "POST"): RESEARCH,
+    ("staff.telephone", "POST"): CALLERS,
+    # Call lists of telephone waves: interviewers too; the CSV is researchers' planning.
+    ("calls.index", "GET"): CALLERS,
+    ("calls.call_list", "GET"): CALLERS,
+    ("calls.call", "GET"): CALLERS,
+    ("calls.call", "POST"): CALLERS,  # no outcome chosen: the form again (400), nothing saved
+    ("calls.call_list_csv", "GET"): RESEARCH,
     # Upload help: the columns a study's files need, header rows only (no data).
     ("staff.cohort_template", "GET"): RESEARCH,
     ("staff.responses_template", "GET"): RESEARCH,
@@ -191,16 +208,20 @@ def outcome(response) -> str:
     return f"unexpected status {response.status_code}"
 
 
-def test_every_route_has_a_rule_and_every_role_gets_exactly_that(app, world):
+def test_every_route_has_a_rule_and_every_role_gets_exactly_that(app, world, clock):
     routes = app_routes(app)
     assert routes - set(RULES) == set(), "routes without a rule: add them to RULES"
     assert set(RULES) - routes == set(), "rules for routes that no longer exist"
     values = url_values(world)
     armed = {"slug": armed_study(app.extensions["surveys.session_factory"])}
+    slug, phoned_ids = phoned_study(app.extensions["surveys.session_factory"],
+                                    app.extensions["surveys.settings"], clock())
+    phoned = {"slug": slug, "invitation_id": phoned_ids["ZQREF-ALPHA1"]}
     seen: dict[tuple[str, str, str], str] = {}
     for endpoint, method in sorted(RULES):
         url = route_url(app, endpoint, {**values, **(armed if endpoint in ARMED_ENDPOINTS
-                                                      else {})})
+                                                      else {}),
+                                        **(phoned if endpoint in PHONED_ENDPOINTS else {})})
         for role in EVERYONE:
             client = app.test_client()
             # Holding a client's link is what opens the questionnaire pages.
