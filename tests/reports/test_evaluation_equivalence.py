@@ -1,0 +1,52 @@
+"""The evaluation report of the demo, exactly as before the speed work (issue 16, item 5).
+
+The snapshots in tests/reports/snapshots/ were written by the report's code before its
+queries were rewritten for speed; every variant (no breakdown and each breakdown, English
+and Welsh, publication on and off, evaluator's view) must still come out identical, every
+number compared exactly, on SQLite and on PostgreSQL. Regenerate (only when a change to the
+report's output is intended) with SURVEYS_UPDATE_SNAPSHOTS=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from surveys.reports.evaluation import evaluation_report
+from tests.reports.conftest import demo_study
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE = os.environ.get("SURVEYS_UPDATE_SNAPSHOTS") == "1"
+BREAKDOWNS = (None, "site", "channel", "language", "appointments")
+VARIANTS = [
+    (breakdown, language, publication, False)
+    for breakdown in BREAKDOWNS for language in ("en", "cy") for publication in (False, True)
+] + [(None, "en", False, True), ("site", "en", True, True), ("channel", "cy", False, True)]
+
+
+def _name(breakdown, language, publication, evaluator) -> str:
+    parts = ["evaluation", breakdown or "none", language, "pub" if publication else "internal"]
+    if evaluator:
+        parts.append("evaluator")
+    return "-".join(parts) + ".json"
+
+
+@pytest.mark.parametrize(("breakdown", "language", "publication", "evaluator"), VARIANTS,
+                         ids=[_name(*v)[11:-5] for v in VARIANTS])
+def test_evaluation_report_is_unchanged(demo_session, breakdown, language, publication,
+                                        evaluator):
+    report = evaluation_report(demo_session, demo_study(demo_session), language=language,
+                               publication=publication, breakdown=breakdown,
+                               evaluator=evaluator)
+    # Through JSON, as the API and the cache hand it out: tuples become lists, and any value
+    # JSON cannot hold fails here rather than passing unnoticed.
+    got = json.loads(json.dumps(report, ensure_ascii=False, sort_keys=True))
+    path = SNAPSHOTS / _name(breakdown, language, publication, evaluator)
+    if UPDATE:
+        path.write_text(json.dumps(got, ensure_ascii=False, sort_keys=True) + "\n",
+                        encoding="utf-8")
+    expected = json.loads(path.read_text(encoding="utf-8"))
+    assert got == expected
