@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -24,8 +28,10 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select, Subquery
 
@@ -136,7 +142,34 @@ def dimension(study: Study, key: str | None) -> Subquery | None:
     )
 
 
-def _group(dim: Subquery | None):
+DIMENSION_TABLE = "report_dimension"
+
+
+def materialise_dimension(session: Session, study: Study, key: str | None) -> Table | None:
+    """`dimension` worked out once, into a temporary table of this connection: every query
+    of a report joins the table instead of computing the groups again (by channel, a window
+    function over every appointment, per query: issue 16). Call again after a rollback
+    (a rolled-back transaction may take the table with it); `drop_dimension` at the end."""
+    source = dimension(study, key)
+    if source is None:
+        return None
+    bind = session.get_bind()
+    # Literal values only: the study's id and fixed words; nothing from users.
+    query = select(source.c.participant_id, source.c.value).compile(
+        dialect=bind.dialect, compile_kwargs={"literal_binds": True})
+    session.execute(text(f"DROP TABLE IF EXISTS {DIMENSION_TABLE}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {DIMENSION_TABLE} AS {query}"))
+    if bind.dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {DIMENSION_TABLE}"))  # autovacuum skips temp tables
+    return Table(DIMENSION_TABLE, MetaData(), Column("participant_id", Integer),
+                 Column("value", String))
+
+
+def drop_dimension(session: Session) -> None:
+    session.execute(text(f"DROP TABLE IF EXISTS {DIMENSION_TABLE}"))
+
+
+def _group(dim: Subquery | Table | None):
     return dim.c.value if dim is not None else null()
 
 
@@ -345,14 +378,31 @@ def answer_groups_many(
     if not question_sets:
         return []
     ids = list(dict.fromkeys(q for qs in question_sets for q in qs))
-    base = (
-        select(_group(dim).label("g"), Response.instrument_version.label("v"),
-               *(_answer(q).label(f"a{i}") for i, q in enumerate(ids)))
-        .select_from(Response)
-        .where(Response.wave_id == wave.id, Response.status == SUBMITTED)
-    )
+    submitted = (Response.wave_id == wave.id, Response.status == SUBMITTED)
+    if session.get_bind().dialect.name == "postgresql":
+        # The column is `json` (text): each `->` parses the whole document again, 30 times a
+        # response. Parsed once to jsonb in a materialised CTE, each `->` is a lookup.
+        parsed = (
+            select(Response.participant_id.label("participant_id"),
+                   Response.instrument_version.label("v"),
+                   cast(Response.answers, JSONB).label("j"))
+            .where(*submitted)
+            .cte("parsed").prefix_with("MATERIALIZED")
+        )
+        base = select(_group(dim).label("g"), parsed.c.v,
+                      *(cast(parsed.c.j[q], String).label(f"a{i}") for i, q in enumerate(ids)))
+        base = base.select_from(parsed)
+        respondent = parsed.c.participant_id
+    else:
+        base = (
+            select(_group(dim).label("g"), Response.instrument_version.label("v"),
+                   *(_answer(q).label(f"a{i}") for i, q in enumerate(ids)))
+            .select_from(Response)
+            .where(*submitted)
+        )
+        respondent = Response.participant_id
     if dim is not None:  # outer: unlinked responses count too (in no group)
-        base = base.outerjoin(dim, dim.c.participant_id == Response.participant_id)
+        base = base.outerjoin(dim, dim.c.participant_id == respondent)
     answered = base.cte("answered").prefix_with("MATERIALIZED")
     width = max(len(qs) for qs in question_sets)
     parts = []
