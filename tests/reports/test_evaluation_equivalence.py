@@ -49,4 +49,18 @@ def test_evaluation_report_is_unchanged(demo_session, breakdown, language, publi
         path.write_text(json.dumps(got, ensure_ascii=False, sort_keys=True) + "\n",
                         encoding="utf-8")
     expected = json.loads(path.read_text(encoding="utf-8"))
-    assert got == expected
+    assert got == expected, _first_difference(got, expected)
+
+
+def _first_difference(got, expected, path: str = "report") -> str:
+    """Where the report first differs from its snapshot, to read in a failure."""
+    if isinstance(got, dict) and isinstance(expected, dict):
+        for key in sorted(set(got) | set(expected)):
+            if got.get(key, "<missing>") != expected.get(key, "<missing>"):
+                return _first_difference(got.get(key, "<missing>"),
+                                         expected.get(key, "<missing>"), f"{path}.{key}")
+    if isinstance(got, list) and isinstance(expected, list) and len(got) == len(expected):
+        for i, (a, b) in enumerate(zip(got, expected, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{i}]")
+    return f"{path}: got {str(got)[:300]} expected {str(expected)[:300]}"
