@@ -64,3 +64,26 @@ def _first_difference(got, expected, path: str = "report") -> str:
             if a != b:
                 return _first_difference(a, b, f"{path}[{i}]")
     return f"{path}: got {str(got)[:300]} expected {str(expected)[:300]}"
+
+
+def test_a_database_error_in_one_section_leaves_the_breakdown_to_the_others(
+    demo_session, monkeypatch
+):
+    """The breakdown's groups live in a temporary table: the rollback after a failed
+    statement must not take them from the sections that follow (they are made again)."""
+    from sqlalchemy import text
+
+    import surveys.reports.evaluation as evaluation
+
+    def broken(session, *args, **kwargs):
+        session.execute(text("SELECT no_such_column FROM participants"))
+
+    monkeypatch.setattr(evaluation, "intervention_section", broken)
+    report = evaluation_report(demo_session, demo_study(demo_session), breakdown="channel")
+    expected = json.loads((SNAPSHOTS / _name("channel", "en", False, False)).read_text("utf-8"))
+    got = json.loads(json.dumps(report, ensure_ascii=False, sort_keys=True))
+    failed = [s for s in got["sections"] if s["id"] == "intervention"]
+    assert "could not be worked out" in failed[0]["caveats"][0]
+    # Every other section is exactly as it is without the failure.
+    assert ([s for s in got["sections"] if s["id"] != "intervention"]
+            == [s for s in expected["sections"] if s["id"] != "intervention"])
