@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -24,6 +28,8 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
+    true,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -139,7 +145,34 @@ def dimension(study: Study, key: str | None) -> Subquery | None:
     )
 
 
-def _group(dim: Subquery | None):
+DIMENSION_TABLE = "report_dimension"
+
+
+def materialise_dimension(session: Session, study: Study, key: str | None) -> Table | None:
+    """`dimension` worked out once, into a temporary table of this connection: every query
+    of a report joins the table instead of computing the groups again (by channel, a window
+    function over every appointment, per query: issue 16). Call again after a rollback
+    (a rolled-back transaction may take the table with it); `drop_dimension` at the end."""
+    source = dimension(study, key)
+    if source is None:
+        return None
+    bind = session.get_bind()
+    # Literal values only: the study's id and fixed words; nothing from users.
+    query = select(source.c.participant_id, source.c.value).compile(
+        dialect=bind.dialect, compile_kwargs={"literal_binds": True})
+    session.execute(text(f"DROP TABLE IF EXISTS {DIMENSION_TABLE}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {DIMENSION_TABLE} AS {query}"))
+    if bind.dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {DIMENSION_TABLE}"))  # autovacuum skips temp tables
+    return Table(DIMENSION_TABLE, MetaData(), Column("participant_id", Integer),
+                 Column("value", String))
+
+
+def drop_dimension(session: Session) -> None:
+    session.execute(text(f"DROP TABLE IF EXISTS {DIMENSION_TABLE}"))
+
+
+def _group(dim: Subquery | Table | None):
     return dim.c.value if dim is not None else null()
 
 
@@ -243,18 +276,18 @@ def workability_first_to_last(
 
     Categories: improved, same, deteriorated, single (one score), none (no score).
     """
+    # One window (one sort of the appointments) gives both ends: the first and the last
+    # score in (date, id) order over the whole partition.
+    order = (Appointment.appointment_on, Appointment.id)
     scored = (
         select(
             Appointment.participant_id.label("participant_id"),
-            Appointment.workability.label("score"),
-            func.row_number().over(
-                partition_by=Appointment.participant_id,
-                order_by=(Appointment.appointment_on, Appointment.id),
-            ).label("from_first"),
-            func.row_number().over(
-                partition_by=Appointment.participant_id,
-                order_by=(Appointment.appointment_on.desc(), Appointment.id.desc()),
-            ).label("from_last"),
+            func.first_value(Appointment.workability).over(
+                partition_by=Appointment.participant_id, order_by=order, rows=(None, None),
+            ).label("first"),
+            func.last_value(Appointment.workability).over(
+                partition_by=Appointment.participant_id, order_by=order, rows=(None, None),
+            ).label("last"),
         )
         .join(Participant, Participant.id == Appointment.participant_id)
         .where(Participant.study_id == study.id, Appointment.workability.is_not(None))
@@ -263,8 +296,8 @@ def workability_first_to_last(
     per_client = (
         select(
             scored.c.participant_id,
-            func.max(case((scored.c.from_first == 1, scored.c.score))).label("first"),
-            func.max(case((scored.c.from_last == 1, scored.c.score))).label("last"),
+            func.max(scored.c.first).label("first"),
+            func.max(scored.c.last).label("last"),
             func.count().label("scores"),
         )
         .group_by(scored.c.participant_id)
@@ -338,41 +371,106 @@ def answer_groups_many(
     session: Session,
     wave: Wave,
     question_sets: Sequence[Sequence[str]],
-    dim: Subquery | None,
+    dim: Subquery | Table | None,
 ) -> list[list[tuple[Any, str, dict[str, Any], int]]]:
-    """`answer_groups` for each set of question ids, from one reading of the wave's answers.
+    """`answer_groups` for each set of question ids, reading the wave's answers twice at most.
 
-    Each stored answer is extracted once per response into a materialised CTE (the JSON is
-    parsed once, and the breakdown's dimension joined once), then each set is grouped from
-    it: a wave's questions cost one scan, not one per question (issue 16)."""
+    A question asked of everyone (a set of one) needs only how often each answer was given:
+    one pass of json_each over every response counts (question, answer) pairs for all of
+    them at once, each document parsed once; those who did not answer are the responses of
+    the group and version less those who did. Routed questions (a set with the questions
+    routing to them) need their answers together: those few are extracted per response into
+    a materialised CTE and each set grouped from it (issue 16)."""
     if not question_sets:
         return []
-    ids = list(dict.fromkeys(q for qs in question_sets for q in qs))
+    submitted = (Response.wave_id == wave.id, Response.status == SUBMITTED)
+    out: list[list[tuple[Any, str, dict[str, Any], int]]] = [[] for _ in question_sets]
+    singles = list(dict.fromkeys(qs[0] for qs in question_sets if len(qs) == 1))
+    if singles:
+        for k, rows in _single_answers(session, singles, submitted, dim).items():
+            for i, qs in enumerate(question_sets):
+                if len(qs) == 1 and qs[0] == k:
+                    out[i] = rows
+    joint = [(i, qs) for i, qs in enumerate(question_sets) if len(qs) > 1]
+    if not joint:
+        return out
+    ids = list(dict.fromkeys(q for _, qs in joint for q in qs))
     base = (
         select(_group(dim).label("g"), Response.instrument_version.label("v"),
                *(_answer(q).label(f"a{i}") for i, q in enumerate(ids)))
         .select_from(Response)
-        .where(Response.wave_id == wave.id, Response.status == SUBMITTED)
+        .where(*submitted)
     )
     if dim is not None:  # outer: unlinked responses count too (in no group)
         base = base.outerjoin(dim, dim.c.participant_id == Response.participant_id)
     answered = base.cte("answered").prefix_with("MATERIALIZED")
-    width = max(len(qs) for qs in question_sets)
+    # Sets that share a question are counted together, grouped once by all their questions
+    # (a handful of columns, few combinations), then each set is added up from those groups.
+    clusters: list[list[str]] = []
+    for _, qs in joint:
+        touching = [c for c in clusters if set(c) & set(qs)]
+        merged = list(dict.fromkeys([*(q for c in touching for q in c), *qs]))
+        clusters = [c for c in clusters if c not in touching] + [merged]
+    width = max(len(c) for c in clusters)
     parts = []
-    for k, qs in enumerate(question_sets):
-        own = [answered.c[f"a{ids.index(q)}"] for q in qs]
-        pad = [cast(null(), String) for _ in range(width - len(qs))]
+    for k, keys in enumerate(clusters):
+        own = [answered.c[f"a{ids.index(q)}"] for q in keys]
+        pad = [cast(null(), String) for _ in range(width - len(keys))]
         parts.append(
             select(literal(k).label("k"), answered.c.g, answered.c.v,
                    *(c.label(f"c{j}") for j, c in enumerate([*own, *pad])), func.count())
             .group_by(answered.c.g, answered.c.v, *own)
         )
-    out: list[list[tuple[Any, str, dict[str, Any], int]]] = [[] for _ in question_sets]
+    sums: list[dict[tuple, int]] = [defaultdict(int) for _ in question_sets]
     for k, group_value, version, *rest in session.execute(union_all(*parts)):
-        qs = question_sets[k]
-        values, n = rest[:len(qs)], rest[-1]
-        out[k].append((group_value, version,
-                       {q: parse_stored(v) for q, v in zip(qs, values, strict=True)}, int(n)))
+        keys = clusters[k]
+        stored = dict(zip(keys, rest[:len(keys)], strict=True))
+        for i, qs in joint:
+            if qs[0] in stored:
+                sums[i][(group_value, version, *(stored[q] for q in qs))] += int(rest[-1])
+    for i, qs in joint:
+        for (group_value, version, *values), n in sums[i].items():
+            out[i].append((group_value, version,
+                           {q: parse_stored(v) for q, v in zip(qs, values, strict=True)}, n))
+    return out
+
+
+def _single_answers(
+    session: Session, question_ids: list[str], submitted, dim: Subquery | Table | None
+) -> dict[str, list[tuple[Any, str, dict[str, Any], int]]]:
+    """Per question id: (group, version, {id: answer}, n), as `answer_groups` gives them, from
+    one pass counting (question, answer) pairs and one count of responses per group."""
+    pairs = func.json_each(Response.answers).table_valued("key", "value").alias("pair")
+    if session.get_bind().dialect.name == "postgresql":
+        value = cast(pairs.c.value, String)  # json's own text: '"agree"', '7', '["a","b"]'
+    else:
+        value = func.json_quote(pairs.c.value)  # as _answer's JSON_QUOTE(JSON_EXTRACT(...))
+    value = value.label("answer")  # not "value": the breakdown's column has that name
+    counted = (
+        select(_group(dim), Response.instrument_version, pairs.c.key.label("question"),
+               value, func.count())
+        .select_from(Response)
+    )
+    totals = select(_group(dim), Response.instrument_version, func.count()).select_from(Response)
+    if dim is not None:  # outer: unlinked responses count too (in no group)
+        counted = counted.outerjoin(dim, dim.c.participant_id == Response.participant_id)
+        totals = totals.outerjoin(dim, dim.c.participant_id == Response.participant_id)
+    counted = counted.join(pairs, true()).where(*submitted, pairs.c.key.in_(question_ids))
+    totals = totals.where(*submitted)
+    group_keys = [_group(dim)] if dim is not None else []
+    out: dict[str, list] = {q: [] for q in question_ids}
+    answered: dict[tuple[str, Any, str], int] = defaultdict(int)
+    for g, version, key, text_value, n in session.execute(
+            counted.group_by(*group_keys, Response.instrument_version, pairs.c.key, value)):
+        answer = parse_stored(text_value)
+        out[key].append((g, version, {key: answer}, int(n)))
+        answered[(key, g, version)] += int(n)
+    for g, version, n in session.execute(
+            totals.group_by(*group_keys, Response.instrument_version)):
+        for q in question_ids:
+            missing = int(n) - answered.get((q, g, version), 0)
+            if missing:
+                out[q].append((g, version, {q: None}, missing))
     return out
 
 
