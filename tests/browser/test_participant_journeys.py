@@ -69,7 +69,8 @@ def test_researcher_finds_a_participant_resends_and_withdraws(
         "^" + re.escape(b.text("Send the link again now")))).click()
     arrived(b, "staff: participant, link sent again")
     expect(page.locator(".govuk-notification-banner")).to_contain_text(
-        b.text("The %(wave)s link will be sent again within a minute.", wave="wave1"))
+        b.text("The link for the %(wave)s questionnaire will be sent again in the study's next "
+               "sending hours.", wave=b.text("End of the intervention")))
 
     page.get_by_role("button", name=b.text("Withdraw participant")).click()
     arrived(b, "staff: participant, withdraw without a choice")

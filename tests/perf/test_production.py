@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from surveys.models import Invitation, InvitationStatus, Response
+from surveys.models import Invitation, InvitationStatus, Response, Study
 from tests.conftest import PG_URL, free_port
 from tests.helpers import WAVE1_ANSWERS, participants_csv, person
 
@@ -123,6 +123,15 @@ def test_gunicorn_workers_and_a_separate_scheduler_serve_a_client(
                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert imported.returncode == 0, imported.stderr
     assert "2 new" in imported.stdout
+    # The processes run on the real clock: open the study's sending window all day, every
+    # day (windows have their own frozen-clock tests), and let anything already held go now.
+    with session_factory() as s:
+        s.execute(update(Study).values(send_window={
+            "from": "00:00", "to": "24:00",
+            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}))
+        s.execute(update(Invitation).where(Invitation.delivery_status == "pending")
+                  .values(next_attempt_at=datetime.now(UTC)))
+        s.commit()
 
     # The scheduler process, not the web workers, issues the invitations and sends the email.
     [message] = wait_for(lambda: smtp.to("p1@example.org"), 60, "the invitation email")

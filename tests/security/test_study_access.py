@@ -16,7 +16,13 @@ from surveys.models import Study, User
 from surveys.models.user import user_studies
 from surveys.studies import create_study
 from tests.helpers import csrf_token, make_study, post_form
-from tests.security.conftest import ARMED_ENDPOINTS, act_as, armed_study
+from tests.security.conftest import (
+    ARMED_ENDPOINTS,
+    PHONED_ENDPOINTS,
+    act_as,
+    armed_study,
+    phoned_study,
+)
 from tests.security.test_route_roles import (
     EVALUATOR,
     RESEARCHER,
@@ -55,29 +61,35 @@ def request_as(app, session_factory, role: str, method: str, url: str):
 
 
 def test_every_study_route_is_404_for_a_study_not_given_and_unchanged_for_one_given(
-        app, world, session_factory):
+        app, world, session_factory, clock):
     with session_factory() as s:
         create_study(s, OTHER, "Somebody else's study")
         s.commit()
     armed = armed_study(session_factory)
+    phoned, phoned_ids = phoned_study(session_factory, app.extensions["surveys.settings"],
+                                      clock())
     values = url_values(world)
     routes = slug_routes(app)
+
+    def study_values(endpoint: str) -> dict:
+        if endpoint in PHONED_ENDPOINTS:  # call lists answer only for a telephone wave
+            return {**values, "slug": phoned, "invitation_id": phoned_ids["ZQREF-ALPHA1"]}
+        return {**values, "slug": armed if endpoint in ARMED_ENDPOINTS else "default"}
+
     assert len(routes) >= 20, routes
     wrong = {}
     for role in (RESEARCHER, EVALUATOR):
         # Given only another study: every page, download and API of these studies is 404.
         give(session_factory, role, OTHER)
         for endpoint, method in routes:
-            slug = armed if endpoint in ARMED_ENDPOINTS else "default"
-            url = route_url(app, endpoint, {**values, "slug": slug})
+            url = route_url(app, endpoint, study_values(endpoint))
             response = request_as(app, session_factory, role, method, url)
             if response.status_code != 404:
                 wrong[(endpoint, method, role, "not given")] = response.status_code
         # Given these studies: exactly what the route x role table says.
-        give(session_factory, role, "default", armed)
+        give(session_factory, role, "default", armed, phoned)
         for endpoint, method in routes:
-            slug = armed if endpoint in ARMED_ENDPOINTS else "default"
-            url = route_url(app, endpoint, {**values, "slug": slug})
+            url = route_url(app, endpoint, study_values(endpoint))
             got = outcome(request_as(app, session_factory, role, method, url))
             if got != RULES[(endpoint, method)][role]:
                 wrong[(endpoint, method, role, "given")] = got
