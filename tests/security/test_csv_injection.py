@@ -100,7 +100,8 @@ def test_every_csv_export_neutralises_formula_leading_cells(
         served = 0
         for wave, query in QUERIES:
             url = rule.rule.replace(
-                "<slug>", armed if rule.endpoint in ARMED_ENDPOINTS else "default")
+                "<slug>", armed if rule.endpoint in ARMED_ENDPOINTS else "default"
+            ).replace("<code>", query["wave"])
             response = admin.get(url, query_string=query)
             if response.status_code != 200:
                 continue
