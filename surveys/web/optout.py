@@ -11,30 +11,23 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request, session
 from flask_babel import refresh
 
-from surveys import audit, throttle
+from surveys import audit
 from surveys.i18n import client_language, programme_name
-from surveys.invitations import find_by_token
 from surveys.models import Invitation
 from surveys.privacy import ref_digest
 from surveys.studies.message_texts import study_words
 from surveys.web.context import db, now, settings
+from surveys.web.respond import invitation_for_link
 
 bp = Blueprint("optout", __name__)
 
 
 @bp.route("/stop/<token>", methods=["GET", "POST"])
 def stop(token: str):
-    client = throttle.client_key(settings().secret_key, request.remote_addr)
-    if throttle.is_blocked(db(), throttle.LINK_GUESSES, client, now()):
-        wait = throttle.retry_after(db(), throttle.LINK_GUESSES, client, now())
-        return render_template("pages/errors/too_many.html", code=429), 429, {
-            "Retry-After": str(wait or int(throttle.LINK_GUESSES.window.total_seconds()))}
-    invitation = find_by_token(db(), token)
+    # Counted like a wrong questionnaire link, so stop links cannot be guessed either.
+    invitation, refusal = invitation_for_link(token)
     if invitation is None:
-        # Counted like a wrong questionnaire link, so stop links cannot be guessed either.
-        throttle.record_failure(db(), throttle.LINK_GUESSES, client, now())
-        db().commit()
-        return render_template("pages/respond/unknown_link.html"), 404
+        return refusal
     language = _speak_for(invitation)
     participant = invitation.participant
     study = invitation.wave.study

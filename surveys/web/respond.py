@@ -27,6 +27,23 @@ def start():
     return render_template("pages/start.html")
 
 
+def invitation_for_link(token: str) -> tuple[Invitation | None, tuple | None]:
+    """The invitation a personal link (questionnaire or stop link) opens, or the page to
+    answer instead: 429 to a client who has guessed too many links, 404 for an unknown
+    one (counted as a guess, so no link can be found by trying)."""
+    client = throttle.client_key(settings().secret_key, request.remote_addr)
+    if throttle.is_blocked(db(), throttle.LINK_GUESSES, client, now()):
+        wait = throttle.retry_after(db(), throttle.LINK_GUESSES, client, now())
+        return None, (render_template("pages/errors/too_many.html", code=429), 429, {
+            "Retry-After": str(wait or int(throttle.LINK_GUESSES.window.total_seconds()))})
+    invitation = find_by_token(db(), token)
+    if invitation is None:
+        throttle.record_failure(db(), throttle.LINK_GUESSES, client, now())
+        db().commit()
+        return None, (render_template("pages/respond/unknown_link.html"), 404)
+    return invitation, None
+
+
 @bp.route("/r/<token>")
 def open_link(token: str):
     """Check the link, remember it in the session and send the client to where they were.
@@ -34,16 +51,9 @@ def open_link(token: str):
     A client who has tried too many unknown links is stopped for a while, even
     with a right one, so guessing links gains nothing (surveys/throttle.py).
     """
-    client = throttle.client_key(settings().secret_key, request.remote_addr)
-    if throttle.is_blocked(db(), throttle.LINK_GUESSES, client, now()):
-        wait = throttle.retry_after(db(), throttle.LINK_GUESSES, client, now())
-        return render_template("pages/errors/too_many.html", code=429), 429, {
-            "Retry-After": str(wait or int(throttle.LINK_GUESSES.window.total_seconds()))}
-    invitation = find_by_token(db(), token)
+    invitation, refusal = invitation_for_link(token)
     if invitation is None:
-        throttle.record_failure(db(), throttle.LINK_GUESSES, client, now())
-        db().commit()
-        return render_template("pages/respond/unknown_link.html"), 404
+        return refusal
     session["invitation_id"] = invitation.id
     session["mode"] = "web"
     if "lang" not in session:
