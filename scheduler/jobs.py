@@ -84,10 +84,17 @@ def message_id(secret: str, inv) -> str:
     """The same Message-ID for every try of one message, so a copy resent after a
     crash between sending and recording it is recognisably the same message
     (mail systems that de-duplicate by Message-ID show it once)."""
-    seed = f"{inv.nonce}:{inv.delivery_kind}"
-    number = getattr(inv, "reminders_sent", 0) or 0
-    if inv.delivery_kind == "reminder" and number > 1:
-        seed += f":{number}"  # reminders 2 and 3 (the first keeps the ID it always had)
+    return message_id_for(secret, inv.nonce, inv.delivery_kind, invitations.slot_sequence(inv))
+
+
+def message_id_for(secret: str, nonce: str, kind: str, sequence: int) -> str:
+    """The Message-ID of one message of an invitation (Message.kind and sequence): erasure
+    finds the outbox copies of a participant's emails by these."""
+    seed = f"{nonce}:{kind}"
+    if kind == "resend" or (kind == "reminder" and sequence > 1):
+        # Each copy sent again has its own (the invitation and the first reminder keep
+        # the IDs they always had).
+        seed += f":{sequence}"
     digest = hmac.new(secret.encode(), seed.encode(), hashlib.sha256).hexdigest()[:40]
     return f"<{digest}@surveys.invalid>"
 
@@ -145,12 +152,12 @@ def send_channels(session: Session, inv, now: datetime, settings: Settings,
                   mailer: Mailer) -> tuple[str | None, bool | None]:
     """Send the claimed message over each of the wave's channels the participant has, one
     Message row per channel; a channel that already went (or failed for good) for this
-    invitation, kind and reminder number is not sent again.
+    invitation, kind and number (Message.sequence) is not sent again.
 
     Returns (an error to retry after, or None; whether the slot is done: True, or None
     when no channel could ever go, e.g. an SMS wave meeting a landline)."""
     kind = inv.delivery_kind
-    sequence = 0 if kind == "invitation" else max(inv.reminders_sent, 1)
+    sequence = invitations.slot_sequence(inv)
     rows = {m.channel: m for m in session.scalars(
         select(Message).where(Message.invitation_id == inv.id, Message.kind == kind,
                               Message.sequence == sequence))}

@@ -591,9 +591,7 @@ def run(host: str, port: int, threads: int):
 @friendly_errors
 def erase_participant_command(ref: str, delete_responses: bool, study_slug: str | None):
     """Erase one participant on request and print what was removed (see surveys/privacy.py)."""
-    from types import SimpleNamespace
-
-    from scheduler.jobs import message_id
+    from scheduler.jobs import message_id_for
     from surveys.invitations.mailer import OutboxMailer
     from surveys.privacy import (
         ParticipantNotFound,
@@ -612,9 +610,8 @@ def erase_participant_command(ref: str, delete_responses: bool, study_slug: str 
             raise click.ClickException(str(exc)) from None
         if isinstance(mailer, OutboxMailer):
             # Embedded mode keeps every email as a file: those copies hold the address too.
-            erase_outbox_copies(mailer, report, lambda nonce, kind, number: message_id(
-                settings.secret_key,
-                SimpleNamespace(nonce=nonce, delivery_kind=kind, reminders_sent=number)))
+            erase_outbox_copies(
+                mailer, report, functools.partial(message_id_for, settings.secret_key))
         audit.record(session, _now(), None, "participant_erased", actor="cli", study=study.slug,
                      ref_digest=ref_digest(settings.secret_key, study.slug, ref),
                      **report.counts())

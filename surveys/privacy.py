@@ -23,7 +23,8 @@ extends the study's end date, so it counts until that date has passed.
   they are deleted too.
 - removed from the outbox folder (embedded mode without an SMTP server): every
   email to the participant, found by address and by the Message-IDs of their
-  invitations (`erase_outbox_copies`), so no copy of their address or link stays.
+  invitations, reminders and links sent again (`erase_outbox_copies`), so no copy of
+  their address or link stays.
 - kept: the audit log, which never held the participant's reference or
   answers; the erasure itself is recorded with a keyed digest of the
   reference (enough to confirm a later question "was REF erased?", but the log
@@ -117,7 +118,8 @@ class ErasureReport:
     outbox_messages: int | None = None
     # What finds their copies in the outbox: never printed or audited.
     email: str | None = field(default=None, repr=False)
-    nonces: list[str] = field(default_factory=list, repr=False)
+    # (nonce, kind, number) of every message their invitations may have sent.
+    messages: list[tuple[str, str, int]] = field(default_factory=list, repr=False)
 
     def lines(self) -> list[str]:
         return [
@@ -151,16 +153,30 @@ def erase_outbox_copies(outbox, report: ErasureReport, message_id) -> int:
     """Delete the outbox copies (.eml files) of every email to the erased participant.
 
     `outbox` is a surveys.invitations.mailer.OutboxMailer; `message_id(nonce, kind, number)`
-    gives the Message-ID the dispatcher used for the invitation (number 0) or reminder
-    `number`, which finds their emails even when the address was already erased as spent.
+    gives the Message-ID the dispatcher used for each message of `report.messages`, which
+    finds their emails even when the address was already erased as spent.
     Records and returns how many files went.
     """
-    sent = (("invitation", 0), ("reminder", 1), ("reminder", 2), ("reminder", 3))
-    ids = {message_id(nonce, kind, number) for nonce in report.nonces for kind, number in sent}
+    ids = {message_id(nonce, kind, number) for nonce, kind, number in report.messages}
     report.outbox_messages = outbox.erase(
         addresses=[report.email] if report.email else [], message_ids=ids
     )
     return report.outbox_messages
+
+
+def _messages_sent(session: Session, participant: Participant) -> list[tuple[str, str, int]]:
+    """Every message an invitation of theirs may have sent: the invitation and up to three
+    reminders (also those sent before messages were recorded, migration 0012), and each
+    time staff sent the link again (Invitation.resends counts them, sent or in flight)."""
+    found: list[tuple[str, str, int]] = []
+    for nonce, resends in session.execute(
+            select(Invitation.nonce, Invitation.resends)
+            .where(Invitation.participant_id == participant.id)):
+        if not nonce:
+            continue  # never issued: nothing was sent
+        found += [(nonce, "invitation", 0)] + [(nonce, "reminder", n) for n in (1, 2, 3)]
+        found += [(nonce, "resend", n) for n in range(1, resends + 1)]
+    return found
 
 
 def _free_text_ids(session: Session, name: str, version: str, cache: dict) -> set[str]:
@@ -220,9 +236,7 @@ def erase_participant(
         select(Invitation.id).where(Invitation.participant_id == participant.id)
     ))
     report.invitations = len(invitation_ids)
-    report.nonces = [n for n in session.scalars(
-        select(Invitation.nonce).where(Invitation.participant_id == participant.id)
-    ) if n]
+    report.messages = _messages_sent(session, participant)
     wave_ids = select(Wave.id).where(Wave.study_id == study.id)
     responses = session.scalars(
         select(Response).where(

@@ -20,10 +20,10 @@ from surveys.models import (
     Invitation,
     InvitationStatus,
     Message,
-    MessageStatus,
     Participant,
     Study,
 )
+from surveys.models.message import undelivered
 
 PAGE_SIZE = 50
 SORTS = ("reference", "site", "completed_on")
@@ -109,8 +109,7 @@ def filtered(study: Study, filters: Filters) -> Select:
         query = query.where(or_(
             exists().where(Invitation.participant_id == Participant.id,
                            Invitation.delivery_status == DeliveryStatus.FAILED),
-            exists().where(Message.participant_id == Participant.id,
-                           Message.status == MessageStatus.PERMANENT_FAILURE),
+            exists().where(Message.participant_id == Participant.id, undelivered()),
         ))
     if filters.withdrawn:
         query = query.where(Participant.withdrawn_at.is_not(None))

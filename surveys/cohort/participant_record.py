@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from surveys.invitations import slot_sequence
 from surveys.models import (
     AuditEvent,
     DeliveryStatus,
@@ -24,6 +25,7 @@ from surveys.models import (
     Response,
     Study,
 )
+from surveys.models.audit import detail_key
 
 # Audit actions that name one participant (by ref_digest) and so appear on their timeline.
 PARTICIPANT_ACTIONS = ("contact_details_changed", "participant_resend", "personal_link_shown",
@@ -78,13 +80,23 @@ def timeline(session: Session, study: Study, participant: Participant, digest: s
                                 {"wave": wave, "error": inv.last_error or ""}))
         if inv.status == InvitationStatus.CLOSED and inv.closes_on:
             events.append(Event(_day(inv.closes_on), "closed", {"wave": wave}, on_day=True))
+    audited = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action.in_(PARTICIPANT_ACTIONS),
+            detail_key("ref_digest") == digest,  # ix_audit_events_ref_digest
+        ).order_by(AuditEvent.id)
+    ).all()
+    audited = [a for a in audited if (a.detail or {}).get("study") == study.slug]
+    askers = _resend_askers(audited)
     messages = session.scalars(select(Message).where(Message.participant_id == participant.id)
                                .order_by(Message.id)).all()
     waves = {inv.id: inv.wave.code for inv in invitations}
     for m in messages:
         events.append(Event(m.created_at, "message", {
             "wave": waves.get(m.invitation_id, ""), "channel": m.channel, "kind": m.kind,
-            "sequence": m.sequence, "status": m.status, "error": m.error or ""}))
+            "sequence": m.sequence, "status": m.status, "error": m.error or "",
+            "asked_by": askers.get((m.invitation_id, m.sequence), "")
+            if m.kind == "resend" else ""}))
     for r in responses_of(session, participant):
         values = {"wave": r.wave.code, "mode": r.mode, "source": r.source}
         if r.started_at:
@@ -101,17 +113,27 @@ def timeline(session: Session, study: Study, participant: Participant, digest: s
         events.append(Event(participant.withdrawn_at, "withdrawn"))
     if participant.contact_erased_at:
         events.append(Event(participant.contact_erased_at, "contact_erased"))
-    audited = session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.action.in_(PARTICIPANT_ACTIONS),
-            AuditEvent.detail["ref_digest"].as_string() == digest,
-        ).order_by(AuditEvent.id)
-    ).all()
     for a in audited:
-        if (a.detail or {}).get("study") == study.slug:
-            events.append(Event(a.at, "audit:" + a.action,
-                                {**(a.detail or {}), "actor": a.actor}))
+        events.append(Event(a.at, "audit:" + a.action, {**(a.detail or {}), "actor": a.actor}))
     return sorted(events, key=lambda e: e.at, reverse=True)
+
+
+def _resend_askers(audited: list[AuditEvent]) -> dict[tuple[int, int], str]:
+    """(invitation id, resend number) -> who asked for the link to be sent again. Events
+    recorded before resends were numbered (migration 0014) count in order."""
+    askers: dict[tuple[int, int], str] = {}
+    counted: dict[int, int] = {}
+    for a in audited:
+        detail = a.detail or {}
+        if a.action != "participant_resend" or not isinstance(detail.get("invitation"), int):
+            continue
+        inv_id = detail["invitation"]
+        # 0: the message waiting went at once instead (resend() returns its number).
+        number = detail["resend"] if "resend" in detail else counted.get(inv_id, 0) + 1
+        counted[inv_id] = max(counted.get(inv_id, 0), number)
+        if number:
+            askers[(inv_id, number)] = a.actor
+    return askers
 
 
 def can_resend(session: Session, inv: Invitation, participant: Participant,
@@ -128,25 +150,28 @@ def can_resend(session: Session, inv: Invitation, participant: Participant,
     return answered is None
 
 
-def resend(session: Session, inv: Invitation, now: datetime) -> None:
-    """Queue the invitation's message again, to go at the dispatcher's next pass.
+def resend(session: Session, inv: Invitation, now: datetime) -> int:
+    """Queue the link to go again at the dispatcher's next pass in the study's sending
+    hours, as a "resend" message of its own (numbered 1, 2... per invitation: Message's
+    unique (invitation, kind, sequence, channel) holds, and every copy stays on the
+    timeline). Returns its number.
 
-    The dispatcher sends each (invitation, kind, sequence, channel) once (Message's unique
-    constraint), so the rows of earlier copies move to sequence -1, -2... (kept for the
-    timeline): the invitation then goes again over every channel.
+    A message still waiting with nothing sent yet (the invitation outside sending hours, or
+    a resend asked for twice) just goes at the next pass: sending it twice would not help.
+    A reminder waiting gives way to the link sent again.
     """
-    earlier = session.scalars(select(Message).where(
-        Message.invitation_id == inv.id, Message.kind == "invitation")).all()
-    lowest = min((m.sequence for m in earlier), default=0)
-    for m in earlier:
-        if m.sequence == 0:
-            m.sequence = min(lowest, 0) - 1
-    session.flush()
-    inv.delivery_status = DeliveryStatus.PENDING
-    inv.delivery_kind = "invitation"
-    inv.attempts = 0
+    waiting = inv.delivery_status == DeliveryStatus.PENDING and session.scalar(
+        select(Message.id).where(Message.invitation_id == inv.id,
+                                 Message.kind == inv.delivery_kind,
+                                 Message.sequence == slot_sequence(inv)).limit(1)) is None
+    if not (waiting and inv.delivery_kind in ("invitation", "resend")):
+        inv.resends += 1
+        inv.delivery_kind = "resend"
+        inv.delivery_status = DeliveryStatus.PENDING
+        inv.attempts = 0
+        inv.last_error = None
     inv.next_attempt_at = now
-    inv.last_error = None
+    return inv.resends
 
 
 def withdraw(session: Session, participant: Participant, now: datetime) -> int:

@@ -39,6 +39,20 @@ from surveys.models import (
 
 BATCH = 500
 
+# What an invitation's delivery slot sends (Invitation.delivery_kind, Message.kind): the
+# invitation itself, a reminder (numbered 1 to 3), or the link sent again at a member of
+# staff's request (numbered 1, 2...: Invitation.resends).
+MESSAGE_KINDS = ("invitation", "reminder", "resend")
+
+
+def slot_sequence(inv: Invitation) -> int:
+    """The number (Message.sequence) of the message the invitation's slot sends."""
+    if inv.delivery_kind == "reminder":
+        return max(inv.reminders_sent, 1)
+    if inv.delivery_kind == "resend":
+        return max(inv.resends, 1)
+    return 0
+
 
 def _wave_clocks(session: Session) -> dict[int, Row]:
     """Every wave with its timing and its study's clock: a small table, read once a pass."""

@@ -20,12 +20,12 @@ from surveys.models import (
     Invitation,
     InvitationStatus,
     Message,
-    MessageStatus,
     Participant,
     Response,
     Study,
     Wave,
 )
+from surveys.models.message import undelivered
 
 PAGE_SIZE = 50
 
@@ -193,14 +193,14 @@ class Failure:
 
 def delivery_failures(session: Session, study: Study, limit: int = 10) -> tuple[int, list[Failure]]:
     """(how many participants have a message that could not be delivered, the first
-    `limit` of them): permanent failures in the messages table, and invitations that failed
-    after every retry."""
+    `limit` of them): permanent failures in the messages table not overtaken by a later
+    message (surveys.models.message.undelivered), and invitations that failed after every
+    retry."""
     permanent = (select(Participant.ref, Wave.code, Message.channel).select_from(Message)
                  .join(Invitation, Invitation.id == Message.invitation_id)
                  .join(Participant, Participant.id == Message.participant_id)
                  .join(Wave, Wave.id == Invitation.wave_id)
-                 .where(Wave.study_id == study.id,
-                        Message.status == MessageStatus.PERMANENT_FAILURE))
+                 .where(Wave.study_id == study.id, undelivered()))
     failed = (select(Participant.ref, Wave.code).select_from(Invitation)
               .join(Participant, Participant.id == Invitation.participant_id)
               .join(Wave, Wave.id == Invitation.wave_id)

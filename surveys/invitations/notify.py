@@ -18,6 +18,7 @@ from notifications_python_client.errors import APIError
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from surveys.invitations import slot_sequence
 from surveys.models import DeliveryStatus, Invitation, Message, MessageStatus
 from surveys.settings import Settings
 
@@ -151,8 +152,8 @@ def poll_receipts(session_factory: sessionmaker, now: datetime, settings: Settin
 def _requeue(inv: Invitation, message: Message, now: datetime, settings: Settings) -> None:
     """Send this message's channel again later, if its slot is still the one that sent it
     and the tries are not used up."""
-    same_slot = inv.delivery_kind == message.kind and (
-        message.kind == "invitation" or max(inv.reminders_sent, 1) == message.sequence)
+    same_slot = (inv.delivery_kind == message.kind
+                 and slot_sequence(inv) == message.sequence)
     if not same_slot or inv.delivery_status not in (DeliveryStatus.SENT,
                                                     DeliveryStatus.FAILED):
         return

@@ -60,11 +60,14 @@ class Invitation(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How many of the wave's reminders (Wave.reminder_days) have been queued.
     reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    # How many times staff asked for the link to be sent again ("resend" messages, 0014);
+    # while delivery_kind is "resend", also the number of the one in flight.
+    resends: Mapped[int] = mapped_column(default=0, server_default="0")
     # Telephone waves: call attempts made, and when the next call is due.
     calls: Mapped[int] = mapped_column(default=0, server_default="0")
     next_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivery_status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.NONE)
-    delivery_kind: Mapped[str] = mapped_column(String(16), default="invitation")
+    delivery_kind: Mapped[str] = mapped_column(String(16), default="invitation")  # Message.kind
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, UniqueConstraint, and_, exists
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from surveys.db import Base
 from surveys.models.types import UTCDateTime
@@ -38,8 +38,9 @@ class Message(Base):
         ForeignKey("invitations.id", ondelete="CASCADE"))
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # invitation | reminder
-    sequence: Mapped[int]  # 0 for the invitation, 1..3 for reminders
+    kind: Mapped[str] = mapped_column(String(16))  # invitation | reminder | resend
+    # 0 for the invitation, 1..3 for reminders, 1, 2... for the link sent again by staff.
+    sequence: Mapped[int]
     channel: Mapped[str] = mapped_column(String(8))  # email | sms
     provider: Mapped[str] = mapped_column(String(16))  # smtp | outbox | notify
     # The provider's id for the message (Notify's notification id, or the Message-ID).
@@ -48,3 +49,14 @@ class Message(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def undelivered() -> ColumnElement[bool]:
+    """Messages that could not be delivered and still need a researcher: a permanent
+    failure that no later message of the same invitation and channel has overtaken (the
+    link sent again, or a reminder, after the address or number was put right). The
+    unique constraint's index (invitation_id first) answers the NOT EXISTS."""
+    later = aliased(Message)
+    return and_(Message.status == MessageStatus.PERMANENT_FAILURE, ~exists().where(
+        later.invitation_id == Message.invitation_id, later.channel == Message.channel,
+        later.id > Message.id, later.status != MessageStatus.PERMANENT_FAILURE))

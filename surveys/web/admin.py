@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from surveys import audit
 from surveys.csv_safety import write_csv
 from surveys.models import AuditEvent, Participant, Study
+from surveys.models.audit import detail_key
 from surveys.web.audit_words import (
     ACTIONS,
     action_text,
@@ -76,10 +77,11 @@ class AuditFilters:
         return {key: value for key, value in given.items() if value}
 
     def apply(self, statement):
+        # Each equality is the lead of an index (migration 0014), in the same spelling.
         if self.who:
             statement = statement.where(func.lower(AuditEvent.actor) == self.who.lower())
         if self.study:
-            statement = statement.where(AuditEvent.detail["study"].as_string() == self.study)
+            statement = statement.where(detail_key("study") == self.study)
         if self.kind:
             statement = statement.where(AuditEvent.action == self.kind)
         # Bounds on `at` (indexed) in UTC, the 'to' day included.

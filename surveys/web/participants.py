@@ -7,7 +7,7 @@ its CSRF token, audited in the same transaction, and shows a banner after.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from functools import partial
 
 from babel import dates as babel_dates
 from flask import (
@@ -279,11 +279,19 @@ def _event_text(e: record.Event, names: dict[str, str]) -> str:
     v = e.values
     wave = names.get(v.get("wave", ""), v.get("wave", ""))
     if e.kind == "message":
-        what = (_("Reminder %(num)s", num=v["sequence"]) if v["kind"] == "reminder"
-                else _("Invitation"))
         channel = _("text message") if v["channel"] == "sms" else _("email")
-        text = _("%(what)s for %(wave)s by %(channel)s: %(status)s", what=what, wave=wave,
-                 channel=channel, status=MESSAGE_STATUS.get(v["status"], v["status"]))
+        status = MESSAGE_STATUS.get(v["status"], v["status"])
+        if v["kind"] == "resend" and v.get("asked_by"):
+            text = _("%(wave)s link sent again by %(channel)s, as %(actor)s asked: %(status)s",
+                     wave=wave, channel=channel, actor=v["asked_by"], status=status)
+        elif v["kind"] == "resend":
+            text = _("%(wave)s link sent again by %(channel)s: %(status)s", wave=wave,
+                     channel=channel, status=status)
+        else:
+            what = (_("Reminder %(num)s", num=v["sequence"]) if v["kind"] == "reminder"
+                    else _("Invitation"))
+            text = _("%(what)s for %(wave)s by %(channel)s: %(status)s", what=what, wave=wave,
+                     channel=channel, status=status)
         return text + (f" ({v['error']})" if v.get("error") else "")
     texts = {
         "due": _("%(wave)s questionnaire due to be issued", wave=wave),
@@ -307,8 +315,8 @@ def _event_text(e: record.Event, names: dict[str, str]) -> str:
                                            actor=v.get("actor", ""),
                                            fields=", ".join(v.get("fields", [])),
                                            reason=v.get("reason", "")),
-        "audit:participant_resend": _("%(actor)s sent the %(wave)s link again",
-                                      actor=v.get("actor", ""), wave=wave),
+        "audit:participant_resend": _("%(actor)s asked for the %(wave)s link to be sent "
+                                      "again", actor=v.get("actor", ""), wave=wave),
         "audit:personal_link_shown": _("%(actor)s was shown the %(wave)s personal link",
                                        actor=v.get("actor", ""), wave=wave),
         "audit:participant_withdrawn": _("%(actor)s withdrew the participant",
@@ -370,10 +378,10 @@ def resend(slug: str, ref: str):
         return _show(study, participant, status=400, problem=_(
             "That questionnaire cannot be sent again: it is not open and unanswered, or "
             "the participant cannot be contacted"))
-    record.resend(db(), inv, now())
+    number = record.resend(db(), inv, now())
     audit.record(db(), now(), current_user(), "participant_resend", study=study.slug,
                  participant_id=participant.id, ref_digest=_digest(study, participant),
-                 invitation=inv.id, wave=inv.wave.code)
+                 invitation=inv.id, wave=inv.wave.code, resend=number)
     db().commit()
     flash(_("The link for the %(wave)s questionnaire will be sent again in the study's next "
             "sending hours.",
@@ -443,7 +451,7 @@ def erase(slug: str, ref: str):
 def _erase(study: Study, participant: Participant, *, delete_responses: bool,
            withdrawn: bool):
     """The erasure `surveys erase-participant` does, outbox copies included."""
-    from scheduler.jobs import message_id
+    from scheduler.jobs import message_id_for
     from surveys.invitations.mailer import OutboxMailer
 
     ref = participant.ref
@@ -451,9 +459,7 @@ def _erase(study: Study, participant: Participant, *, delete_responses: bool,
     report = erase_participant(db(), study, ref, delete_responses=delete_responses)
     mailer = current_app.extensions.get("surveys.mailer")
     if isinstance(mailer, OutboxMailer):
-        erase_outbox_copies(mailer, report, lambda nonce, kind, number: message_id(
-            settings().secret_key,
-            SimpleNamespace(nonce=nonce, delivery_kind=kind, reminders_sent=number)))
+        erase_outbox_copies(mailer, report, partial(message_id_for, settings().secret_key))
     audit.record(db(), now(), current_user(), "participant_erased", study=study.slug,
                  ref_digest=digest, withdrawn=withdrawn, **report.counts())
     db().commit()

@@ -218,7 +218,8 @@ def test_send_again_requeues_an_open_invitation_and_is_audited(
                        follow_redirects=True)
     assert ("The link for the End of the intervention questionnaire will be sent again in "
             "the study") in text(done)
-    assert "sent the End of the intervention link again" in text(done)
+    assert ("researcher@example.org asked for the End of the intervention link to be sent "
+            "again") in text(done)
     again = invitation_of(study_world, "AB-006")
     assert (again.delivery_status, again.next_attempt_at) == ("pending", clock())
     before = len(smtp.to("ab6@example.org"))
