@@ -24,7 +24,11 @@ MEDIAN_GAP = 1  # points on the 0-10 scale
 # 30 ms); otherwise regroupings are sampled.
 EXACT_BUDGET = 20_000_000
 BATCH = 50_000  # regroupings sampled at a time
-COUNT_METHOD_UP_TO = 10_000  # pooled scores: NumPy's "count" sampler is faster up to here
+# NumPy's "count" sampler costs about one step per score drawn, "marginals" one
+# hypergeometric draw per distinct value: measured here, "count" wins only while fewer
+# than about COUNT_STEPS_PER_VALUE scores are drawn per distinct value (with 11 values and
+# 4,000 drawn, "count" took 9 s per batch against 0.24 s).
+COUNT_STEPS_PER_VALUE = 5
 MAX_RESAMPLES = 2_000_000
 # Sampling stops once the estimate is this many standard errors away from alpha, so that
 # Monte Carlo error cannot flip the flag (or at MAX_RESAMPLES, with the error stated).
@@ -165,7 +169,7 @@ def mann_whitney_p(
     rng = np.random.default_rng(seed)
     hits = drawn = 0
     while True:
-        sampler = "count" if n1 + n2 <= COUNT_METHOD_UP_TO else "marginals"
+        sampler = "count" if m < COUNT_STEPS_PER_VALUE * len(sizes) else "marginals"
         draws = rng.multivariate_hypergeometric(sizes, m, size=BATCH, method=sampler)
         u2 = draws @ r2 - m * (m + 1)
         hits += int(np.count_nonzero(np.abs(u2 - n1 * n2) >= observed))

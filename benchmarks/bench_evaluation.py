@@ -187,7 +187,7 @@ def ours(url: str, slug: str, repeats: str) -> dict:
     from surveys.db import make_engine, make_session_factory
     from surveys.models import Study
     from surveys.reports import render_html
-    from surveys.reports.evaluation import evaluation_report
+    from surveys.reports.evaluation import _attrition, evaluation_report
     from surveys.reports.export import render_xlsx
     from surveys.settings import Settings
 
@@ -203,6 +203,9 @@ def ours(url: str, slug: str, repeats: str) -> dict:
         for b in BREAKDOWNS:
             runs: dict = {fmt: [] for fmt in FORMATS}
             for _ in range(int(repeats)):
+                # A cold build: the attrition test's memo (keyed on the counts) would make
+                # every run after the first skip its permutation p.
+                _attrition.cache_clear()
                 with factory() as session:
                     start = time.perf_counter()
                     study = session.scalar(select(Study).where(Study.slug == slug))

@@ -59,6 +59,11 @@ def _instrument(session: Session, name: str, version: str | None) -> Instrument 
         return None
 
 
+def _hashable(answers: dict[str, Any]) -> tuple:
+    return tuple(sorted(
+        (k, tuple(v) if isinstance(v, list) else v) for k, v in answers.items()))
+
+
 def dependencies(instrument: Instrument, question: Question) -> list[str]:
     """Every question whose answer decides whether `question` is asked (transitively)."""
     found: list[str] = []
@@ -140,10 +145,18 @@ def count_question(
     }
     if groups is None:
         groups = queries.answer_groups(session, wave, [question.id, *deps], dim)
+    # Rows repeat the same version and answers across breakdown groups (97 sites): the
+    # instrument and its routing walk are worked out once per distinct pair.
+    asked: dict[tuple, bool] = {}
+    versions: dict[str | None, Instrument] = {}
     for group, version, answers, n in groups:
-        asked_in = _instrument(session, instrument.name, version) or instrument
-        shown = {q.id for q in visible_questions(asked_in, answers)}
-        if question.id not in shown:
+        key = (version, _hashable(answers))
+        if key not in asked:
+            if version not in versions:
+                versions[version] = _instrument(session, instrument.name, version) or instrument
+            asked[key] = question.id in {
+                q.id for q in visible_questions(versions[version], answers)}
+        if not asked[key]:
             continue
         answer = answers.get(question.id)
         if answer is None:
