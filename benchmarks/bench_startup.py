@@ -1,15 +1,17 @@
 """Command-line start-up: `surveys --help` and one small command, time and peak memory.
 
 Ours: the installed `surveys` console script, as an operator runs it, on the embedded
-SQLite database of a fresh instance folder holding the demo (`surveys demo`): `--help`,
-and two small commands: `links --study ehd-live --wave wave1` (three open links: settings
+SQLite database of a fresh instance folder holding the demo (`surveys demo`): `--help`;
+two small commands, `links --study ehd-live --wave wave1` (three open links: settings
 checked, the database opened, the models loaded, one audit record written) and `study show
-ehd-live` (a definition read and written as YAML). Reference: a click program that does
-nothing (`python -c "import click"`), the floor of any such command line. Beside them, the
-floor of any command that reads the database through the ORM (`ORM_FLOOR`: SQLAlchemy, the
-models and their mappers, nothing run), to tell what a command adds from what it cannot
-avoid. Runs are interleaved (reference, --help, each command, then again) so load on the
-machine falls on all alike; each figure is the median of `RUNS`.
+ehd-live` (a definition written as YAML); and the evaluation report as CSV while the
+report cache holds it (`CACHED_REPORT`, run once before timing: no statistics to load or
+compute). Reference: a click program that does nothing (`python -c "import click"`), the
+floor of any such command line. Beside them, the floor of any command that reads the
+database through the ORM (`ORM_FLOOR`: SQLAlchemy, the models and their mappers, no
+query), to tell what a command adds from what it cannot avoid. Runs are interleaved
+(reference, --help, each command, then again) so load on the machine falls on all alike;
+each figure is the median of `RUNS`.
 
 Every run is started by a small launcher that forks and execs it, so the peak memory
 read back (`wait4`) is the command's own, not this process's (see common.peak_rss_mb).
@@ -31,6 +33,8 @@ HELP_GOAL = 0.3  # seconds (issue 16, item 5)
 COMMAND_GOAL = 0.5
 SMALL_COMMANDS = (["links", "--study", "ehd-live", "--wave", "wave1"],
                   ["study", "show", "ehd-live"])
+# Printed from the report cache (the data has not changed since the run before).
+CACHED_REPORT = ["report", "evaluation", "--study", "ehd-live", "--format", "csv"]
 # What every command that reads the database pays before its first query.
 ORM_FLOOR = ("import surveys.models, sqlalchemy.dialects.sqlite; "
              "from sqlalchemy.orm import configure_mappers; configure_mappers()")
@@ -61,7 +65,8 @@ def measure(argv: list[str], env: dict, cwd: Path) -> tuple[float, float]:
 def run(sizes: list[int]) -> list[Figure]:
     """Independent of the sizes: start-up does not read the data (size 0: the demo)."""
     surveys = str(BIN / "surveys")
-    commands = {"surveys " + " ".join(args): [surveys, *args] for args in SMALL_COMMANDS}
+    commands = {"surveys " + " ".join(args): [surveys, *args]
+                for args in (*SMALL_COMMANDS, CACHED_REPORT)}
     cases = {
         "reference": [sys.executable, "-c", "import click"],
         "help": [surveys, "--help"],
@@ -71,7 +76,7 @@ def run(sizes: list[int]) -> list[Figure]:
     with tempfile.TemporaryDirectory() as folder:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEYS_")}
         env["SURVEYS_INSTANCE_DIR"] = str(Path(folder) / "instance")
-        for args in (["db", "upgrade"], ["demo"]):
+        for args in (["db", "upgrade"], ["demo"], CACHED_REPORT):
             subprocess.run([surveys, *args], env=env, cwd=folder, check=True,
                            capture_output=True, timeout=600)
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
@@ -93,12 +98,15 @@ def run(sizes: list[int]) -> list[Figure]:
         Figure("startup", 0, "`surveys --help` peak memory", median("help", 1), "MB",
                f"{ref_what}, MB", ref_mb, higher_is_better=False),
     ]
-    for command in commands:
+    for command, argv in commands.items():
         seconds = median(command, 0)
+        small = argv[1:] != CACHED_REPORT  # the goal is for small commands
         figures += [
-            Figure("startup", 0, f"`{command}` time (median, demo, SQLite)", seconds, "s",
+            Figure("startup", 0, f"`{command}` time (median, demo, SQLite"
+                   f"{'' if small else ', cached'})", seconds, "s",
                    f"{ref_what}, s", ref_s, higher_is_better=False,
-                   goal=f"< {COMMAND_GOAL} s", met=seconds < COMMAND_GOAL,
+                   goal=f"< {COMMAND_GOAL} s" if small else "",
+                   met=seconds < COMMAND_GOAL if small else None,
                    extra={"runs": runs[command]}),
             Figure("startup", 0, f"`{command}` peak memory", median(command, 1), "MB",
                    f"{ref_what}, MB", ref_mb, higher_is_better=False),
