@@ -1,4 +1,4 @@
-"""Command-line start-up: `surveys --help` and one small command, time and peak memory.
+"""Command-line start-up: `surveys --help`, small commands and a cached report; time and memory.
 
 Ours: the installed `surveys` console script, as an operator runs it, on the embedded
 SQLite database of a fresh instance folder holding the demo (`surveys demo`): `--help`;
