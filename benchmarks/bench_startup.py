@@ -42,7 +42,8 @@ CACHED_REPORT = ["report", "evaluation", "--study", "ehd-live", "--format", "csv
 ORM_FLOOR = ("import surveys.models, sqlalchemy.dialects.sqlite; "
              "from sqlalchemy.orm import configure_mappers; configure_mappers()")
 
-# Forks, execs argv[1:] with stdout discarded, prints seconds, peak KiB and exit status.
+# Forks, execs argv[1:] with stdout discarded, prints seconds, peak KiB, exit status and
+# CPU seconds (user + system: steadier than the wall clock on a shared, loaded machine).
 LAUNCHER = """\
 import os, sys, time
 start = time.perf_counter()
@@ -51,18 +52,19 @@ if pid == 0:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     os.execv(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
-print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status),
+      usage.ru_utime + usage.ru_stime)
 """
 
 
-def measure(argv: list[str], env: dict, cwd: Path) -> tuple[float, float]:
-    """(seconds, peak MiB) of one run of argv; raises if it fails."""
+def measure(argv: list[str], env: dict, cwd: Path) -> tuple[float, float, float]:
+    """(seconds, peak MiB, CPU seconds) of one run of argv; raises if it fails."""
     done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=300)
-    seconds, kib, status = done.stdout.split()
+    seconds, kib, status, cpu = done.stdout.split()
     if done.returncode != 0 or status != "0":
         raise RuntimeError(f"{' '.join(argv)} failed ({status}):\n{done.stderr[-2000:]}")
-    return float(seconds), int(kib) / 1024
+    return float(seconds), int(kib) / 1024, float(cpu)
 
 
 def run(sizes: list[int]) -> list[Figure]:
@@ -87,7 +89,7 @@ def run(sizes: list[int]) -> list[Figure]:
         for args in (["db", "upgrade"], ["demo"], CACHED_REPORT):
             subprocess.run([surveys, *args], env=env, cwd=folder, check=True,
                            capture_output=True, timeout=600)
-        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
         for _ in range(RUNS):
             for name, argv in cases.items():
                 runs[name].append(measure(argv, env, Path(folder)))
@@ -96,13 +98,20 @@ def run(sizes: list[int]) -> list[Figure]:
         return statistics.median(r[index] for r in runs[name])
 
     ref_what = '`python -c "import click"`'
-    ref_s, ref_mb = median("reference", 0), median("reference", 1)
+    ref_s, ref_mb, ref_cpu = (median("reference", i) for i in range(3))
+
+    def cpu(name: str, label: str) -> Figure:
+        return Figure("startup", 0, f"{label} CPU time, user + system (median)",
+                      median(name, 2), "s", f"{ref_what}, CPU s", ref_cpu,
+                      higher_is_better=False)
+
     help_s = median("help", 0)
     figures = [
         Figure("startup", 0, "`surveys --help` time (median)", help_s, "s",
                f"{ref_what}, s", ref_s, higher_is_better=False,
                goal=f"< {HELP_GOAL} s", met=help_s < HELP_GOAL,
                extra={"runs": runs["help"], "reference_runs": runs["reference"]}),
+        cpu("help", "`surveys --help`"),
         Figure("startup", 0, "`surveys --help` peak memory", median("help", 1), "MB",
                f"{ref_what}, MB", ref_mb, higher_is_better=False),
     ]
@@ -116,13 +125,16 @@ def run(sizes: list[int]) -> list[Figure]:
                    goal=f"< {COMMAND_GOAL} s" if small else "",
                    met=seconds < COMMAND_GOAL if small else None,
                    extra={"runs": runs[command]}),
+            cpu(command, f"`{command}`"),
             Figure("startup", 0, f"`{command}` peak memory", median(command, 1), "MB",
                    f"{ref_what}, MB", ref_mb, higher_is_better=False),
         ]
-    figures.append(Figure(
-        "startup", 0, "ORM floor: SQLAlchemy + models + mappers, no query (median)",
-        median("floor", 0), "s", f"{ref_what}, s", ref_s, higher_is_better=False,
-        extra={"runs": runs["floor"], "code": ORM_FLOOR}))
+    figures += [
+        Figure("startup", 0, "ORM floor: SQLAlchemy + models + mappers, no query (median)",
+               median("floor", 0), "s", f"{ref_what}, s", ref_s, higher_is_better=False,
+               extra={"runs": runs["floor"], "code": ORM_FLOOR}),
+        cpu("floor", "ORM floor"),
+    ]
     return figures
 
 
