@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 SUPPRESSED = "[c]"
 Shown = int | str  # a count, or SUPPRESSED
 
@@ -174,6 +172,8 @@ def recoverable(
     Entry k is fixed exactly when the unit vector e_k lies in the row space of the equations'
     coefficients restricted to hidden entries (some combination of equations isolates it).
     """
+    import numpy as np  # here: SUPPRESSED and the tables come without NumPy (start-up)
+
     order = sorted(hidden)
     if not order:
         return set()

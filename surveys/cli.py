@@ -384,12 +384,6 @@ def report_comparison(study_slug: str, follow_up: str | None, fmt: str, lang: st
 def report_evaluation(follow_up: str | None, fmt: str, output: str | None, publication: bool,
                       breakdown: str | None, lang: str, study_slug: str | None):
     """Every table of the evaluation (referrals to paired change) on stdout or to a file."""
-    from surveys.reports import render_html as evaluation_html
-    from surveys.reports.evaluation import evaluation_report
-    from surveys.reports.export import render_csv as evaluation_csv
-    from surveys.reports.export import render_xlsx
-    from surveys.reports.export_ods import render_ods
-
     if output is None and fmt in ("xlsx", "ods") and sys.stdout.isatty():
         raise click.ClickException("A spreadsheet is binary: give --output FILE.")
     with _session() as session:
@@ -399,18 +393,27 @@ def report_evaluation(follow_up: str | None, fmt: str, output: str | None, publi
         report = _cached_report(
             session, study, "evaluation", {"follow_up": follow_up, "language": lang,
                                            "publication": publication, "breakdown": breakdown},
-            lambda: evaluation_report(session, study, follow_up=follow_up, language=lang,
-                                      publication=publication, breakdown=breakdown))
+            lambda: _evaluation_report(session, study, follow_up=follow_up, language=lang,
+                                       publication=publication, breakdown=breakdown))
+        # Each format imports its own renderer: a cached report needs no statistics.
         if fmt in ("xlsx", "ods"):
             from surveys.responses.codebook import spreadsheet_sheets
 
+            if fmt == "xlsx":
+                from surveys.reports.export import render_xlsx as render
+            else:
+                from surveys.reports.export_ods import render_ods as render
             codebook = spreadsheet_sheets(session, study, report["language"])
-            body: str | bytes = (render_xlsx if fmt == "xlsx" else render_ods)(report, codebook)
+            body: str | bytes = render(report, codebook)
         elif fmt == "json":
             body = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
         elif fmt == "csv":
+            from surveys.reports.export import render_csv as evaluation_csv
+
             body = evaluation_csv(report)
         else:
+            from surveys.reports import render_html as evaluation_html
+
             _web_app()  # HTML comes from the web app's templates
             body = evaluation_html(report) + "\n"
         # Written before the audit record: a file that could not be written was not exported.
@@ -427,6 +430,13 @@ def report_evaluation(follow_up: str | None, fmt: str, output: str | None, publi
         sys.stdout.buffer.write(body)
     else:
         sys.stdout.write(body)
+
+
+def _evaluation_report(session, study, **options) -> dict:
+    """Computed (a cache miss): only now are the report's queries and statistics loaded."""
+    from surveys.reports.evaluation import evaluation_report
+
+    return evaluation_report(session, study, **options)
 
 
 @click.command("import-referrals")

@@ -26,9 +26,13 @@ except SystemExit as exc:
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 HEAVY = ("flask", "flask_sqlalchemy", "sqlalchemy", "sqlalchemy.orm", "scipy", "numpy",
-         "pandas", "pyreadstat", "openpyxl", "babel", "jinja2", "surveys.models")
+         "pandas", "pyreadstat", "openpyxl", "babel", "jinja2", "surveys.models",
+         "instruments", "jsonschema")
+# What a small command (one that reads a little and prints it) must not load: the web app,
+# the statistics, the instruments (they bring the JSON Schema validator), the scheduler.
 WEB_AND_ANALYSIS = ("flask", "flask_sqlalchemy", "scipy", "numpy", "pandas", "pyreadstat",
-                    "openpyxl", "babel", "jinja2", "surveys.web", "analysis")
+                    "openpyxl", "babel", "jinja2", "surveys.web", "analysis", "instruments",
+                    "jsonschema", "scheduler")
 
 
 @pytest.fixture
@@ -73,6 +77,50 @@ def test_a_small_command_loads_neither_the_web_app_nor_scipy(env, tmp_path):
     assert code == 1  # "No study called ...": the database was read
     assert "sqlalchemy.orm" in modules
     assert loaded(modules, WEB_AND_ANALYSIS) == []
+
+
+@pytest.mark.parametrize("args", [
+    ["study", "show", "light"],
+    ["links", "--study", "light", "--wave", "wave1"],
+    ["links", "--wave", "wave1"],
+], ids=" ".join)
+def test_small_commands_that_succeed_load_only_the_database_layer(env, tmp_path,
+                                                                  session_factory, args):
+    from surveys.studies import create_study
+
+    with session_factory() as session:
+        create_study(session, "light", "Light")
+        session.commit()
+    code, modules, out = probe(args, env, tmp_path)
+    assert code == 0, out
+    assert "sqlalchemy.orm" in modules
+    assert loaded(modules, WEB_AND_ANALYSIS) == []
+    assert ("slug: light" in out) if args[0] == "study" else out.startswith("participant_ref,url")
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "evaluation", "--study", "light", "--format", "json"],
+    ["report", "evaluation", "--study", "light", "--format", "csv"],
+    ["report", "paired", "--study", "light", "--format", "csv"],
+], ids=" ".join)
+def test_a_report_kept_in_the_cache_is_printed_without_the_statistics(env, tmp_path,
+                                                                      session_factory, args):
+    from surveys.reports.cache import bump
+    from surveys.studies import create_study
+
+    with session_factory() as session:
+        create_study(session, "light", "Light")
+        bump(session)  # the data's version, which the cache keys reports by
+        session.commit()
+    code, built, first = probe(args, env, tmp_path)  # computed, and kept
+    assert code == 0, first
+    assert "scipy" in built
+    code, modules, again = probe(args, env, tmp_path)
+    assert code == 0, again
+    assert again.splitlines()[:-1] == first.splitlines()[:-1]  # the same report
+    # Rendering a CSV needs the translations and the rounding rules, not the statistics.
+    assert loaded(modules, ("flask", "jinja2", "surveys.web", "scipy", "numpy", "pandas",
+                            "instruments", "jsonschema", "surveys.reports.evaluation")) == []
 
 
 def test_a_bad_setting_still_stops_help_before_anything_loads(env, tmp_path):

@@ -15,7 +15,6 @@ from datetime import date
 
 import yaml
 
-from instruments.yaml_source import describe_yaml_error, parse_yaml
 from surveys.invitations import windows
 from surveys.models import MAX_MEASURES, Study
 from surveys.studies.message_texts import check_study_messages, check_wave_messages
@@ -159,6 +158,10 @@ def _languages(codes: list[str]) -> str:
 
 
 def read_definition(source: str) -> StudyDefinition:
+    # Imported here: the instruments package loads the JSON Schema validator, which
+    # `study show` (writing, not reading) must not pay for (issue 16, start-up).
+    from instruments.yaml_source import describe_yaml_error, parse_yaml
+
     try:
         document = parse_yaml(source)
     except yaml.YAMLError as error:

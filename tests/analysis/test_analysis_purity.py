@@ -10,8 +10,25 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_analysis_imports_neither_flask_nor_sqlalchemy():
     code = (
         "import sys, analysis\n"
+        "for name in analysis.__all__: getattr(analysis, name)\n"  # every module, loaded
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'flask', 'flask_babel', 'sqlalchemy', 'surveys'})\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_package_and_its_light_modules_load_neither_numpy_nor_scipy():
+    """A cached report is rendered with these alone: the command line must not pay for
+    NumPy and SciPy to print it (issue 16, start-up)."""
+    code = (
+        "import sys, analysis, analysis.caveats, analysis.disclosure, analysis.rounding, "
+        "analysis.tables\n"
+        "from analysis import SUPPRESSED, Caveat, english\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'numpy', 'scipy'})\n"
         "assert not bad, bad\n"
     )
     result = subprocess.run(
