@@ -86,7 +86,7 @@ def test_a_telephone_wave_is_issued_without_a_message_onto_the_call_list(
     staff_member(client, session_factory, "interviewer")
     listed = call_list(client)
     assert "2 clients to call now" in listed
-    assert "CALL-1" in listed and "+447700900000" in listed and "0 of 3" in listed
+    assert "CALL-1" in listed and "07700 900000" in listed and "0 of 3" in listed
     assert "not called yet" in listed
 
 
@@ -332,3 +332,13 @@ def test_the_evaluation_funnel_counts_how_calling_ended(
     for label in ("Refused on the telephone", "Wrong telephone number",
                   "Not reached after the most calls"):
         assert label in page
+
+
+def test_call_lists_show_numbers_as_an_interviewer_dials_them():
+    from surveys.phones import for_dialling
+
+    assert for_dialling("+447700900123") == "07700 900123"  # Ofcom's drama range too
+    assert for_dialling("+441632960603") == "01632 960603"
+    assert for_dialling("+442079460000") == "020 7946 0000"
+    assert for_dialling("+353851234567") == "+353 85 123 4567"
+    assert for_dialling("not a number") == "not a number"
