@@ -55,7 +55,7 @@ CLOSE_DAYS = 42
 MAX_CALLS = 6
 # Second-wave due dates, in days from the day the demo is loaded: open ones (issued within
 # the wave's 42 days) and some still to come.
-WAVE2_FIRST_DUE, WAVE2_LAST_DUE = -28, 9
+WAVE2_FIRST_DUE, WAVE2_LAST_DUE = -12, 10
 # The live wave: call backs booked shortly before the demo was loaded, for a time already
 # past (due now), later today (as many of them as are still ahead) and the next calling day.
 LIVE_CALL_BACKS = {"overdue": 3, "later_today": 4, "tomorrow": 5}
