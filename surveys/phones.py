@@ -39,3 +39,15 @@ def is_mobile(e164: str | None) -> bool:
     except phonenumbers.NumberParseException:
         return False
     return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
+
+
+def for_dialling(e164: str) -> str:
+    """A stored number as an interviewer in the UK dials it: 07700 900123, 020 7946 0000
+    (numbers of other countries stay international)."""
+    try:
+        number = phonenumbers.parse(e164, "GB")
+    except phonenumbers.NumberParseException:
+        return e164
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 44
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, style)

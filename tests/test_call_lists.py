@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -86,7 +86,7 @@ def test_a_telephone_wave_is_issued_without_a_message_onto_the_call_list(
     staff_member(client, session_factory, "interviewer")
     listed = call_list(client)
     assert "2 clients to call now" in listed
-    assert "CALL-1" in listed and "+447700900000" in listed and "0 of 3" in listed
+    assert "CALL-1" in listed and "07700 900000" in listed and "0 of 3" in listed
     assert "not called yet" in listed
 
 
@@ -210,8 +210,39 @@ def test_an_interview_shows_whose_answers_on_every_page_and_records_the_calls(
         response = s.scalar(select(Response))
         assert (response.status, response.mode, response.entered_by_id, response.calls) == (
             "submitted", "telephone", interviewer, 2)
+    # The interviewer's next client is on the call list: the done page goes back there.
+    done = client.get("/q/done").get_data(as_text=True)
+    assert 'href="/staff/studies/default/calls?wave=wave1"' in done
+    assert "Back to the call list" in text_of(done)
     assert "INT-1" not in call_list(client)  # answered: off the list
 
+
+def test_the_call_list_opens_on_a_wave_with_calls_due_not_a_finished_one(
+        app, client, session_factory, settings, mailer, smtp, clock):
+    """Two telephone waves, the first finished (as in the demo's ffws-pilots): the call list
+    opens on the second, which has someone to call; the first is a link away."""
+    today = clock().date()
+    with session_factory() as s:
+        study = create_study(s, "default", "Telephone study")
+        for wave in study.waves:
+            wave.mode = "telephone"
+        s.flush()
+        import_cohort(s, study, participants_csv(
+            ("FIN-1", "Hull", today.isoformat(), "en", "", PHONE.format(1), 5, 5, 7)),
+            today=today)
+        s.commit()
+        later = wave_by_code(study, "wave2").offset_days
+    dispatch(session_factory, clock(), settings, mailer)
+    staff_member(client, session_factory, "interviewer")
+    with session_factory() as s:
+        first_id = s.scalar(select(Invitation.id).where(Invitation.wave_id == 1))
+    assert record(client, first_id, "refused").status_code == 302  # wave 1: done
+    clock.set(clock() + timedelta(days=later))
+    dispatch(session_factory, clock(), settings, mailer)  # wave 2 falls due
+    opened = call_list(client)
+    assert "FIN-1" in opened and "Nobody is due for a call now" not in opened
+    first = page_text(client.get("/staff/studies/default/calls?wave=wave1"))
+    assert "Nobody is due for a call now" in first and "FIN-1" not in first
 
 def test_a_clients_web_draft_is_sent_only_once_the_interviewer_confirms_it(
         app, client, session_factory, settings, mailer, smtp, clock):
@@ -301,3 +332,13 @@ def test_the_evaluation_funnel_counts_how_calling_ended(
     for label in ("Refused on the telephone", "Wrong telephone number",
                   "Not reached after the most calls"):
         assert label in page
+
+
+def test_call_lists_show_numbers_as_an_interviewer_dials_them():
+    from surveys.phones import for_dialling
+
+    assert for_dialling("+447700900123") == "07700 900123"  # Ofcom's drama range too
+    assert for_dialling("+441632960603") == "01632 960603"
+    assert for_dialling("+442079460000") == "020 7946 0000"
+    assert for_dialling("+353851234567") == "+353 85 123 4567"
+    assert for_dialling("not a number") == "not a number"

@@ -16,12 +16,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.jobs import dispatch
-from surveys.accounts import create_user
+from surveys.accounts import create_user, set_studies
 from surveys.cohort.importer import import_cohort
 from surveys.cohort.referrals import import_referrals
-from surveys.demo import figures, generator, hws, working_links
+from surveys.demo import calling, ffws, figures, generator, hws, working_links
+from surveys.invitations import calls, windows
 from surveys.invitations.mailer import Mailer
-from surveys.models import Invitation, Study, Wave
+from surveys.models import Invitation, Study, User, Wave
 from surveys.responses.importer import import_responses
 from surveys.settings import Settings
 from surveys.studies import create_study, wave_by_code
@@ -38,7 +39,9 @@ DEMO_ACCOUNTS = (
     ("researcher@example.org", "researcher"),
     ("evaluator@example.org", "evaluator"),
     ("admin@example.org", "admin"),
+    ("interviewer@example.org", "interviewer"),  # sees only ffws-pilots' call lists
 )
+INTERVIEWER = "interviewer@example.org"
 
 
 class DemoNotEmpty(RuntimeError):
@@ -122,9 +125,10 @@ def load_demo(session: Session, now: datetime, settings: Settings, mailer: Maile
     _load_hws(session, now, settings, mailer)
     _load_working_links(session, now, settings, mailer)
 
-    for email, role in DEMO_ACCOUNTS:
-        create_user(session, email, DEMO_PASSWORD, role)
+    users = {email: create_user(session, email, DEMO_PASSWORD, role)
+             for email, role in DEMO_ACCOUNTS}
     session.flush()
+    telephone = _load_ffws(session, now, settings, mailer, users[INTERVIEWER])
     accounts = ", ".join(email for email, _ in DEMO_ACCOUNTS)
     return (
         f"Demo loaded: study '{HISTORIC_SLUG}' (333 completers, 2024, closed) and study "
@@ -134,6 +138,10 @@ def load_demo(session: Session, now: datetime, settings: Settings, mailer: Maile
         f"Also study '{working_links.SLUG}' (Working Links pilot, Devon and Cornwall, 2016 to "
         f"2017, closed: arms {' and '.join(working_links.ARMS)}, {working_links.ARM_SIZE} "
         "clients each, an assumed size).\n"
+        f"Also study '{ffws.SLUG}' (Fit for Work Service pilots, {ffws.PUBLISHED_AREAS} pilot "
+        f"areas, a telephone survey: first wave finished with {telephone['completed']} "
+        f"interviews of {ffws.COHORT} clients; second wave live, {telephone['due']} clients "
+        f"to call now; {INTERVIEWER} sees its call lists).\n"
         f"Demo staff accounts ({accounts}) use the password '{DEMO_PASSWORD}'."
     )
 
@@ -174,3 +182,31 @@ def _load_working_links(session: Session, now: datetime, settings: Settings,
                      filename="demo working-links responses.csv")
     session.commit()  # the dispatcher works in its own transactions
     dispatch(_session_factory(session), now, settings, mailer)
+
+
+def _load_ffws(session: Session, now: datetime, settings: Settings, mailer: Mailer,
+               interviewer: User) -> dict[str, int]:
+    """The Fit for Work Service pilots: a telephone survey run in the service. Its study
+    file, the cohort (with phone numbers), then both telephone waves replayed: the
+    dispatcher puts each questionnaire on the call list when due and every call goes
+    through the interviewer's own path (surveys/demo/calling.py). Wave 2 is live, with
+    call backs booked for later today and tomorrow. The demo interviewer sees this study
+    only. Returns the first wave's interviews and the clients to call now."""
+    path = ffws.DEFINITION
+    apply_definition(session, read_definition(path.read_text(encoding="utf-8")), now=now,
+                     actor="demo", base_dir=path.parent)
+    study = session.scalar(select(Study).where(Study.slug == ffws.SLUG))
+    today = windows.local_today(study.time_zone, now)
+    import_cohort(session, study, _csv(ffws.participants_rows(today)),
+                  participants_name="demo ffws participants.csv")
+    calling.replay(session, study, {wave: ffws.scripts(wave) for wave in ffws.WAVES}, now,
+                   settings, mailer, interviewer, _at)
+    live = wave_by_code(study, "wave2")
+    calling.book_call_backs(session, live, now, interviewer, **ffws.LIVE_CALL_BACKS)
+    set_studies(session, interviewer, [study.id])
+    session.commit()
+    completed = session.scalar(
+        select(func.count()).select_from(Invitation)
+        .where(Invitation.wave_id == wave_by_code(study, "wave1").id,
+               Invitation.status == "completed")) or 0
+    return {"completed": completed, "due": calls.due_now(session, live, now, size=1).total}

@@ -62,6 +62,16 @@ def telephone_waves(study: Study) -> list[Wave]:
     return [w for w in study.waves if w.mode == "telephone"]
 
 
+def wave_to_open(session: Session, waves: list[Wave], now: datetime) -> Wave:
+    """The call list an interviewer sees first: the first telephone wave with someone to
+    call today (now or later), not a finished wave's empty list; else the first wave."""
+    for wave in waves:
+        if due_now(session, wave, now, size=1).total or \
+                later_today(session, wave, now, size=1).total:
+            return wave
+    return waves[0]
+
+
 def _end_of_local_day(study: Study, now: datetime) -> datetime:
     tz = windows.zone(study.time_zone)
     today = windows.local_today(study.time_zone, now)

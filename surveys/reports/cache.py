@@ -27,7 +27,8 @@ import re
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,20 @@ def exempt_from_stamp(session: Session) -> None:
     """For clients' questionnaire sessions: their writes reach reports only by submitting,
     which the submitted-response count in the version already shows."""
     session.info[_EXEMPT] = True
+
+
+@contextmanager
+def one_stamp(session: Session) -> Iterator[None]:
+    """Many small commits as one change (the demo's replay of calls): the stamp moves once,
+    at the end, instead of at every commit and savepoint inside the block."""
+    exempt = session.info.get(_EXEMPT)
+    session.info[_EXEMPT] = True
+    try:
+        yield
+    finally:
+        if not exempt:
+            session.info.pop(_EXEMPT, None)
+    bump(session)
 
 
 def bump(session: Session) -> None:

@@ -169,6 +169,19 @@ _COMPLETE_INVITATION = (
 )
 
 
+def submit_by_telephone(session: Session, response: Response, instrument: Instrument,
+                        invitation: Invitation, interviewer_id: int | None,
+                        now: datetime) -> bool:
+    """Submit answers an interviewer entered on the client's behalf (the web's telephone
+    entry, and the demo's interviews): the response records the mode, the interviewer and
+    the calls it took, this one included (one when entered without a recorded call)."""
+    response.mode = "telephone"
+    response.entered_by_id = interviewer_id
+    response.calls = max(invitation.calls or 0, 1)
+    session.flush()  # before submit(), which writes with Core and expires the row
+    return submit(session, response, instrument, now)
+
+
 def submit(session: Session, response: Response, instrument: Instrument, now: datetime) -> bool:
     """Submit once. Returns False when another request submitted it first.
 

@@ -87,7 +87,8 @@ def _wave(study: Study):
     if not waves:
         abort(404)
     code = request.args.get("wave")
-    chosen = next((w for w in waves if w.code == code), None) if code else waves[0]
+    chosen = next((w for w in waves if w.code == code), None) if code else \
+        calls.wave_to_open(db(), waves, now())
     if chosen is None:
         abort(404)
     return waves, chosen

@@ -284,13 +284,13 @@ def check_answers(invitation: Invitation):
         unconfirmed = _confirming_draft() and request.form.get("confirmed") != "yes"
     if request.method == "POST" and not unconfirmed:
         if _telephone():
-            response.mode = "telephone"
-            response.entered_by_id = current_user().id
-            # Calls it took, this one included (one when entered without a recorded call).
-            response.calls = max(invitation.calls or 0, 1)
-            db().flush()  # before submit(), which writes with Core and expires the row
-        mode = response.mode  # read before submit() expires the row
-        if questionnaire.submit(db(), response, instrument, now()):
+            mode = "telephone"
+            submitted = questionnaire.submit_by_telephone(
+                db(), response, instrument, invitation, current_user().id, now())
+        else:
+            mode = response.mode  # read before submit() expires the row
+            submitted = questionnaire.submit(db(), response, instrument, now())
+        if submitted:
             if mode == "telephone":
                 audit.record(db(), now(), current_user(), "telephone_entry",
                              invitation=invitation.id, wave=invitation.wave.code)
@@ -337,11 +337,19 @@ def done():
     if response is None or response.status != "submitted":
         return redirect(url_for("respond.resume"))
     telephone = session.get("mode") == "telephone"
+    back, to_calls = None, False
     if telephone:
         session.pop("invitation_id", None)
         session.pop("mode", None)
         session.pop("web_draft", None)
-    return render_template("pages/respond/done.html", telephone=telephone)
+        # An interviewer's next client is on the wave's call list (the studies page is
+        # for researchers; interviewers may not open it).
+        wave = invitation.wave
+        to_calls = wave.mode == "telephone"
+        back = (url_for("calls.call_list", slug=wave.study.slug, wave=wave.code) if to_calls
+                else url_for("staff.dashboard"))
+    return render_template("pages/respond/done.html", telephone=telephone, back=back,
+                           to_calls=to_calls)
 
 
 @bp.route("/q/saved")

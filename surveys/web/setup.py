@@ -13,6 +13,7 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from surveys import phones
 from surveys.clock import system_clock
 from surveys.db import make_engine, make_session_factory
 from surveys.i18n import LANGUAGES, TRANSLATIONS
@@ -132,6 +133,7 @@ def configure(app: Flask, overrides: dict) -> None:
         get_locale=get_locale, format_date=format_page_date, format_decimal=format_half_up,
         format_p=p_text,  # p-values: "<0.001" below 0.001 (analysis.rounding.p_text)
         method_text=_method_text, method_name=_method_name, wave_name=_wave_name,
+        for_dialling=phones.for_dialling,  # call lists: 07700 900123, not +447700900123
     )
 
     @app.teardown_appcontext

@@ -60,3 +60,8 @@ def test_an_interviewer_works_the_call_list(
     answer_all(b, WAVE1, "interviewer")
     expect(page.locator("main")).to_contain_text(
         b.text("The answers were stored as a telephone response entered by you."))
+
+    # Back to the call list for the next client: nobody left to call today.
+    page.get_by_role("link", name=b.text("Back to the call list"), exact=True).click()
+    b.arrived("interviewer: call list after the interview")
+    expect(page.locator("#due")).to_have_text(b.text("Nobody is due for a call now."))

@@ -223,7 +223,7 @@ def test_the_demo_is_not_loaded_twice_and_if_empty_leaves_it_alone(cli, db):
     assert "not loaded again" in skipped.stdout
     db.expire_all()
     assert sorted(db.scalars(select(Study.slug))) == [
-        "ehd-2024", "ehd-live", "hws-pilot", "working-links"]
+        "ehd-2024", "ehd-live", "ffws-pilots", "hws-pilot", "working-links"]
     assert db.scalar(select(func.count()).select_from(Participant).join(Study).where(
         Study.slug == SLUG)) == 2 * ARM_SIZE
 
