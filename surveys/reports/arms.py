@@ -108,19 +108,24 @@ def arm_surveyed(
 ) -> dict[str, tuple[int, int]]:
     """{arm: (surveyed, responded)}: participants of the arm issued the wave (or who answered
     it, an imported answer needs no invitation), and those of them with a submitted response."""
+    # Joined tables, not IN (subquery): see queries.end_scores_by_response.
     answered = (
-        select(Response.participant_id).where(*_submitted_linked(wave.id)).scalar_subquery()
+        select(Response.participant_id).where(*_submitted_linked(wave.id))
+        .group_by(Response.participant_id).subquery("answered")
     )
     issued = (
         select(Invitation.participant_id)
         .where(Invitation.wave_id == wave.id, Invitation.status.in_(ISSUED_STATUSES))
-        .scalar_subquery()
+        .group_by(Invitation.participant_id).subquery("issued")
     )
-    responded = Participant.id.in_(answered)
+    responded = answered.c.participant_id.is_not(None)
     rows = session.execute(
         select(Participant.arm, func.count(), func.count().filter(responded))
+        .select_from(Participant)
+        .outerjoin(answered, answered.c.participant_id == Participant.id)
+        .outerjoin(issued, issued.c.participant_id == Participant.id)
         .where(Participant.study_id == study.id, Participant.arm.in_(arms),
-               or_(Participant.id.in_(issued), responded))
+               or_(issued.c.participant_id.is_not(None), responded))
         .group_by(Participant.arm)
     ).all()
     found = {arm: (int(s), int(r)) for arm, s, r in rows}
