@@ -1,6 +1,6 @@
-"""An interviewer in Chromium works a telephone wave's call list: signs in, records a call
-nobody answered, then interviews the next client and sends their answers. Every page passes
-axe-core with the best-practice rules too (issue 14)."""
+"""An interviewer in Chromium works a telephone wave's call list: signs in, checks it on a
+phone in Welsh, records a call nobody answered, then interviews the next client and sends
+their answers. Every page passes axe-core with the best-practice rules too (issue 14)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from surveys.accounts import create_user
-from tests.browser.support import DESKTOP, answer_all
+from tests.browser.support import DESKTOP, PHONE, answer_all
 from tests.test_call_lists import phoned_cohort
 from tests.test_telephone_and_resume import WAVE1
 
@@ -36,6 +36,15 @@ def test_an_interviewer_works_the_call_list(
                      exact=True).click()
     b.arrived("interviewer: call list")
     expect(page.locator("#due tbody tr")).to_have_count(2)
+
+    # On a phone, in Welsh: the table scrolls in its own region, the page never sideways
+    # (a link's visually hidden text once escaped the region and widened the page).
+    page.set_viewport_size(PHONE)
+    page.locator(".app-language-toggle a[hreflang=cy]").click()
+    b.arrived("interviewer: call list in Welsh on a phone", max_width=PHONE["width"])
+    assert b.lang == "cy"
+    expect(page.locator("#due tbody tr")).to_have_count(2)
+    page.set_viewport_size(DESKTOP)
 
     # PH-1 does not answer: off today's list, due again tomorrow.
     page.locator("#due tbody tr").filter(has_text="PH-1").get_by_role("link").click()
