@@ -274,7 +274,8 @@ def as_role(app, session_factory, role: str):
 
 
 def listed_refs(html: str) -> list[str]:
-    return re.findall(r'<th scope="row" class="govuk-table__header">([A-Z]\d{3})</th>', html)
+    return re.findall(
+        r'<th scope="row" class="govuk-table__header">(?:<a [^>]*>)?([A-Z]\d{3})<', html)
 
 
 def test_the_cohort_page_counts_participants_per_arm_and_filters_by_arm(
@@ -288,6 +289,9 @@ def test_the_cohort_page_counts_participants_per_arm_and_filters_by_arm(
     counts = re.findall(r'<td class="govuk-table__cell govuk-table__cell--numeric">(\d+)</td>',
                         html.split("Participants in each arm")[1].split("</table>")[0])
     assert counts == ["10", "4"]
+    # Links and hidden headers are markup, not escaped text.
+    assert '<a class="govuk-link" href="/staff/studies/arms/cohort?arm=integrated">' in html
+    assert "&lt;" not in html.split("Participants in each arm")[1]
     assert "Participants were not allocated to the arms at random." in html
     assert len(listed_refs(html)) == 14 and "14 participants" in html
 

@@ -84,16 +84,22 @@ def _next_prefix(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+def ref_conditions(ref: str) -> tuple:
+    """WHERE conditions for participants whose reference is `ref` or begins with it, any
+    case (`ref` already checked against REF_SEARCH)."""
+    q = ref.lower()
+    lowered = func.lower(Participant.ref)
+    return (lowered >= q, lowered < _next_prefix(q),
+            # The range is the index's; LIKE keeps it a prefix under any collation ('_'
+            # escaped: it is a wildcard to LIKE).
+            lowered.like(q.replace("_", "\\_") + "%", escape="\\"))
+
+
 def filtered(study: Study, filters: Filters) -> Select:
     """SELECT participants of the study matching the filters (no order, no limit)."""
     query = select(Participant).where(Participant.study_id == study.id)
     if filters.ref:
-        q = filters.ref.lower()
-        lowered = func.lower(Participant.ref)
-        query = query.where(lowered >= q, lowered < _next_prefix(q),
-                            # The range is the index's; LIKE keeps it a prefix under any
-                            # collation ('_' escaped: it is a wildcard to LIKE).
-                            lowered.like(q.replace("_", "\\_") + "%", escape="\\"))
+        query = query.where(*ref_conditions(filters.ref))
     if filters.site:  # as typed, any case (a few dozen sites, written many ways)
         query = query.where(or_(Participant.site == filters.site,
                                 func.lower(Participant.site) == filters.site.lower()))

@@ -40,7 +40,9 @@ class Invitation(Base):
         Index("ix_invitations_delivery", "delivery_status", "next_attempt_at", "id"),
         Index("ix_invitations_closing", "status", "closes_on"),
         Index("ix_invitations_reminder", "status", "reminder_due_on"),
-        Index("ix_invitations_wave_status", "wave_id", "status"),
+        # The questionnaires page, latest due first within a wave, of any or one status (0015).
+        Index("ix_invitations_wave_due", "wave_id", "due_on", "id"),
+        Index("ix_invitations_wave_status", "wave_id", "status", "due_on", "id"),
         # Call lists: a telephone wave's open questionnaires, next call first (0013).
         Index("ix_invitations_calls", "wave_id", "status", "next_call_at", "id"),
     )

@@ -18,6 +18,7 @@ from surveys.web.access import study_or_404
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
+from surveys.web.paging import pagination
 
 bp = Blueprint("chasing", __name__, url_prefix="/staff/studies/<slug>/waves/<code>")
 
@@ -43,26 +44,9 @@ def _page_number() -> int:
 
 
 def _pagination(slug: str, code: str, page: chasing.OpenPage) -> dict | None:
-    if page.pages <= 1:
-        return None
-
-    def href(n: int) -> str:
-        return url_for("chasing.unanswered", slug=slug, code=code, page=n)
-
-    wanted = sorted({1, page.pages, page.page - 1, page.page, page.page + 1}
-                    & set(range(1, page.pages + 1)))
-    items: list[dict] = []
-    for n, after in zip(wanted, wanted[1:] + [None], strict=True):
-        items.append({"number": format_decimal(n), "href": href(n), "current": n == page.page,
-                      "visuallyHiddenText": _("Page %(num)s", num=n)})
-        if after is not None and after > n + 1:
-            items.append({"ellipsis": True})
-    params: dict = {"items": items, "landmarkLabel": _("Pages of questionnaires")}
-    if page.page > 1:
-        params["previous"] = {"href": href(page.page - 1), "text": _("Previous")}
-    if page.page < page.pages:
-        params["next"] = {"href": href(page.page + 1), "text": _("Next")}
-    return params
+    return pagination(page.page, page.pages,
+                      lambda n: url_for("chasing.unanswered", slug=slug, code=code, page=n),
+                      _("Pages of questionnaires"))
 
 
 @bp.route("/unanswered")

@@ -46,6 +46,7 @@ from surveys.web.access import study_or_404
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now, settings
 from surveys.web.downloads import download
+from surveys.web.paging import filter_problem, pagination
 
 bp = Blueprint("participants", __name__, url_prefix="/staff/studies/<slug>")
 
@@ -63,22 +64,6 @@ def _filters() -> plist.Filters:
         wave=args.get("wave", ""), status=args.get("status", ""),
         delivery_problem=args.get("problem") == "1", withdrawn=args.get("withdrawn") == "1",
         opted_out=args.get("opted_out") == "1", sort=args.get("sort") or "reference")
-
-
-def _filter_problem(exc: plist.BadFilter) -> str:
-    messages = {
-        "bad_ref": _("Enter a reference using only letters, digits, hyphens and underscores"),
-        "bad_arm": _("There is no arm called '%(arm)s' in this study",
-                     arm=exc.params.get("arm", "")),
-        "bad_wave": _("There is no wave called '%(wave)s' in this study",
-                      wave=exc.params.get("wave", "")),
-        "bad_status": _("Select a questionnaire status from the list"),
-        "status_without_wave": _("Select a wave for the questionnaire status"),
-        "bad_sort": _("Sort by reference, site or completion date"),
-        "bad_page": _("Enter a page number from 1 to %(pages)s",
-                      pages=exc.params.get("pages", 1)),
-    }
-    return messages[exc.problem]
 
 
 def _page_number() -> int | None:
@@ -101,7 +86,7 @@ def index(slug: str):
                 1, -(-plist.count(db(), study, filters) // plist.PAGE_SIZE)))
         page = plist.page_of(db(), study, filters, number)
     except plist.BadFilter as exc:
-        problem = _filter_problem(exc)
+        problem = filter_problem(exc)
     return render_template(
         "pages/staff/participants.html", study=study, filters=filters, page=page,
         problem=problem, statuses=_status_names(),
@@ -118,29 +103,11 @@ def _status_names() -> dict[str, str]:
 
 
 def _pagination(page: plist.ParticipantPage, filters: plist.Filters) -> dict | None:
-    """The GOV.UK pagination component's parameters: neighbours, first, last and gaps."""
-    if page.pages <= 1:
-        return None
-
-    def href(n: int) -> str:
-        return url_for("participants.index", slug=request.view_args["slug"], page=n,
-                       **filters.query_args())
-
-    wanted = sorted({1, page.pages, page.page - 1, page.page, page.page + 1} & set(
-        range(1, page.pages + 1)))
-    items: list[dict] = []
-    for n, after in zip(wanted, wanted[1:] + [None], strict=True):
-        items.append({"number": format_decimal(n), "href": href(n),
-                      "current": n == page.page,
-                      "visuallyHiddenText": _("Page %(num)s", num=n)})
-        if after is not None and after > n + 1:
-            items.append({"ellipsis": True})
-    params: dict = {"items": items, "landmarkLabel": _("Pages of participants")}
-    if page.page > 1:
-        params["previous"] = {"href": href(page.page - 1), "text": _("Previous")}
-    if page.page < page.pages:
-        params["next"] = {"href": href(page.page + 1), "text": _("Next")}
-    return params
+    slug = request.view_args["slug"]
+    return pagination(page.page, page.pages,
+                      lambda n: url_for("participants.index", slug=slug, page=n,
+                                        **filters.query_args()),
+                      _("Pages of participants"))
 
 
 @bp.route("/participants.csv")

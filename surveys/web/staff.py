@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, ngettext
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -19,7 +19,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -31,11 +30,13 @@ from wtforms.validators import (
 )
 
 from surveys import audit
+from surveys.cohort import participant_list as plist
 from surveys.cohort import status as cohort_status
 from surveys.cohort.importer import ImportRejected, import_cohort
+from surveys.cohort.participant_list import BadFilter
 from surveys.csv_rows import CsvFileError
 from surveys.csv_safety import write_csv
-from surveys.invitations import chasing, reschedule_wave, windows
+from surveys.invitations import chasing, listing, reschedule_wave, windows
 from surveys.models import (
     Invitation,
     InvitationStatus,
@@ -55,6 +56,7 @@ from surveys.web.auth import current_user, roles_required, safe_referrer
 from surveys.web.calls import start_entry
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
+from surveys.web.paging import filter_problem, pagination
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -140,15 +142,25 @@ def cohort(slug: str):
                     appointments=result.appointments, scheduled=result.invitations_scheduled))
             return redirect(url_for("staff.cohort", slug=slug))
     arm, arm_counts, arm_problem = _arm_filter(study)
-    listed = select(Participant).where(Participant.study_id == study.id)
-    if arm is not None:
-        listed = listed.where(Participant.arm == arm)
-    participants = db().scalars(listed.order_by(Participant.ref).limit(500)).all()
-    total = (arm_counts.get(arm, 0) if arm is not None
-             else cohort_status.participant_count(db(), study))
+    # A page at a time, as the participants page lists them (by reference).
+    listed = plist.Filters(arm=arm or "")
+    raw = request.args.get("page", "1")
+    try:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+            raise plist.BadFilter("bad_page", pages=max(
+                1, -(-plist.count(db(), study, listed) // plist.PAGE_SIZE)))
+        page = plist.page_of(db(), study, listed, int(raw))
+    except plist.BadFilter as exc:
+        arm_problem = arm_problem or filter_problem(exc)
+        page = plist.page_of(db(), study, listed, 1)
     return render_template(
         "pages/staff/cohort.html", study=study, form=form, problems=problems,
-        participants=participants, total=total,
+        participants=page.rows, total=page.total, page=page,
+        format_number=format_decimal,
+        pagination=pagination(
+            page.page, page.pages,
+            lambda n: url_for("staff.cohort", slug=slug, page=n, **({"arm": arm} if arm else {})),
+            _("Pages of participants")),
         arm=arm, arm_counts=arm_counts, arm_problem=arm_problem,
         measure_value=measures.format_value,
         measure_label=lambda m: measures.label(m, get_locale().language),
@@ -471,23 +483,22 @@ FAILED_MESSAGES = (MessageStatus.PERMANENT_FAILURE, MessageStatus.TEMPORARY_FAIL
 @bp.route("/studies/<slug>/invitations")
 @roles_required(*RESEARCH)
 def invitations(slug: str):
+    """Every questionnaire of the study, latest due first, a page at a time."""
     study = _study(slug)
-    wave_code = request.args.get("wave") or None
-    status = request.args.get("status") or None
-    query = (
-        select(Invitation)
-        .options(joinedload(Invitation.participant), joinedload(Invitation.wave))
-        .join(Participant, Participant.id == Invitation.participant_id)
-        .join(Wave, Wave.id == Invitation.wave_id)
-        .where(Participant.study_id == study.id)
-        .order_by(Invitation.due_on.desc(), Participant.ref)
-    )
-    if wave_code:
-        query = query.where(Wave.code == wave_code)
-    if status in set(InvitationStatus) | {"failed"}:
-        query = (query.where(Invitation.delivery_status == "failed") if status == "failed"
-                 else query.where(Invitation.status == status))
-    rows = db().scalars(query.limit(200)).unique().all()
+    args = request.args
+    filters = listing.Filters(ref=args.get("ref", "").strip(), wave=args.get("wave", ""),
+                              status=args.get("status", ""))
+    page, problem = None, None
+    try:
+        filters = filters.checked(study)
+        raw = args.get("page", "1")
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+            raise BadFilter("bad_page", pages=max(
+                1, -(-listing.count(db(), study, filters) // listing.PAGE_SIZE)))
+        page = listing.page_of(db(), study, filters, int(raw))
+    except BadFilter as exc:
+        problem = filter_problem(exc)
+    rows = page.rows if page else []
     # Messages that did not arrive, with the address or number to fix (issue 15).
     failed: dict[int, list[Message]] = {}
     for message in db().scalars(
@@ -495,9 +506,15 @@ def invitations(slug: str):
                                   Message.status.in_(FAILED_MESSAGES))
             .order_by(Message.id)):
         failed.setdefault(message.invitation_id, []).append(message)
-    return render_template("pages/staff/invitations.html", study=study, rows=rows,
-                           wave_code=wave_code, status=status, statuses=list(InvitationStatus),
-                           failed_messages=failed)
+    return render_template(
+        "pages/staff/invitations.html", study=study, page=page, rows=rows, filters=filters,
+        problem=problem, statuses=list(InvitationStatus), failed_messages=failed,
+        format_number=format_decimal,
+        pagination=pagination(
+            page.page, page.pages,
+            lambda n: url_for("staff.invitations", slug=slug, page=n, **filters.query_args()),
+            _("Pages of questionnaires")) if page else None,
+    ), (400 if problem else 200)
 
 
 @bp.route("/invitations/<int:invitation_id>/telephone", methods=["POST"])

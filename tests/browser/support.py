@@ -173,6 +173,8 @@ class Browse:
             prefix = translate("Error:", state["lang"])
             if not state["title"].startswith(prefix + " "):
                 problems.append(f"title {state['title']!r} lacks the error prefix {prefix!r}")
+            elif state["title"].startswith(f"{prefix} {prefix}"):
+                problems.append(f"title {state['title']!r} repeats the error prefix")
         elif state["title"].startswith(translate("Error:", state["lang"])):
             problems.append(f"title {state['title']!r} has an error prefix but no error summary")
         if max_width is not None and state["scrollWidth"] > state["clientWidth"]:

@@ -17,6 +17,7 @@ from sqlalchemy import event, text
 
 from surveys.cohort import participant_list as plist
 from surveys.cohort.importer import import_cohort
+from surveys.invitations import listing
 from surveys.studies import resolve_study
 from tests.helpers import participants_csv, person
 
@@ -103,3 +104,40 @@ def test_participant_search_and_pages_read_through_indexes(engine, session_facto
     for statement, parameters in (pages[1], *sorted_pages):  # no sort of all rows
         page_plan = sqlite_plan(engine, statement, parameters)
         assert not [d for d in page_plan if "TEMP B-TREE" in d], page_plan
+
+
+def test_questionnaire_list_filters_read_through_indexes(engine, session_factory, clock,
+                                                         recorded):
+    """The questionnaires page (surveys.invitations.listing): its count and its page read
+    the study's invitations through an index (wave, status, failed delivery, reference);
+    the page of 50 is merged from each wave's first rows in index order."""
+    today = clock().date()
+    people = [person(f"R-{i:04}", today - timedelta(days=i % 9)) for i in range(300)]
+    with session_factory() as s:
+        study = resolve_study(s, None, create=True)
+        import_cohort(s, study, participants_csv(*people), today=today)
+        s.commit()
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+    with session_factory() as s:
+        study = resolve_study(s, None)
+        recorded.clear()
+        pages = [listing.page_of(s, study, listing.Filters(**f), 1) for f in (
+            {}, {"wave": "wave1"}, {"wave": "wave2", "status": "scheduled"},
+            {"status": "failed"}, {"ref": "r-01"})]
+        statements = [(st, p) for st, p in recorded if "FROM invitations" in st]
+    assert [p.total for p in pages] == [600, 300, 300, 0, 200]
+    assert len(statements) >= 15  # each: the counts, the page's ids, its rows
+
+    for statement, parameters in statements:
+        if engine.dialect.name == "postgresql":
+            scans, names = pg_plan(engine, statement, parameters)
+            assert scans == [], f"a whole-table scan:\n{statement}"
+            assert any(n.startswith(("ix_invitations", "ix_participants", "invitations_pkey"))
+                       for n in names), (names, statement)
+        else:
+            details = sqlite_plan(engine, statement, parameters)
+            assert not [d for d in details if d.startswith(("SCAN invitations",
+                                                            "SCAN participants"))], (
+                details, statement)
