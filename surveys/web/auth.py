@@ -115,7 +115,10 @@ def sign_in():
             return _too_many(attempt.throttled)
         user, reason = accounts.finish_sign_in(db(), attempt, form.password.data)
         if user is not None:
+            language = session.get("lang")  # the toggle's choice outlives the old session
             session.clear()
+            if language:
+                session["lang"] = language
             session["user_id"] = user.id
             session["epoch"] = user.session_epoch
             session.permanent = True
@@ -139,5 +142,8 @@ def sign_out():
         user.session_epoch += 1
         audit.record(db(), now(), user, "sign_out")
         db().commit()
+    language = session.get("lang")
     session.clear()
+    if language:
+        session["lang"] = language
     return redirect(url_for("auth.sign_in"))

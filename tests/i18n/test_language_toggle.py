@@ -133,6 +133,20 @@ def test_the_toggle_works_on_staff_pages_and_keeps_their_filters(
     assert 'data-i18n.show-password="Dangos"' in sign_in_page.get_data(as_text=True)
 
 
+def test_welsh_chosen_before_signing_in_stays_after_signing_in_and_out(
+    client, session_factory
+):
+    """Signing in starts a new session (no fixation); the language chosen on the sign-in
+    page goes with it, and survives signing out."""
+    assert lang_of(client.get("/staff/sign-in?lang=cy")) == "cy"
+    staff_member(client, session_factory, "researcher")
+    dashboard = client.get("/staff/")
+    assert lang_of(dashboard) == "cy" and "Astudiaethau" in page_text(dashboard)
+    client.post("/staff/sign-out", data={"csrf_token": re.search(
+        r'name="csrf_token" value="([^"]+)"', dashboard.get_data(as_text=True)).group(1)})
+    assert lang_of(client.get("/staff/sign-in")) == "cy"
+
+
 def test_error_pages_follow_the_chosen_language(
     app, client, runner, session_factory, settings, mailer, smtp, clock, tmp_path
 ):
