@@ -16,12 +16,14 @@ Exact = int | float | Fraction | Decimal
 def percent_half_up(count: int, base: int) -> int | None:
     """Whole per cent of `count` out of `base`, halves rounded up, as official statistics do.
 
-    Works in exact fractions: binary floats would turn 12.5 into 12.4999... and round it down.
-    None when the base is 0 (a percentage of nothing is not zero).
+    Exact, in whole numbers: floor(100 count / base + 1/2) = (200 count + base) // (2 base),
+    Python's // being the exact floor (binary floats would turn 12.5 into 12.4999... and
+    round it down; Fractions gave the same answers a dozen times slower, and reports take
+    thousands). None when the base is 0 (a percentage of nothing is not zero).
     """
     if base == 0:
         return None
-    return math.floor(Fraction(100 * count, base) + Fraction(1, 2))
+    return (200 * count + base) // (2 * base)
 
 
 def _decimal(value: Exact) -> Decimal | None:

@@ -29,6 +29,17 @@ def test_percent_half_up(count, base, expected):
     assert percent_half_up(count, base) == expected
 
 
+def test_percent_half_up_is_the_exact_fraction_rounded_half_up_everywhere():
+    """Brute force against exact fractions, every count of every base to 400 (and a few
+    negative ones): the whole-number formula never differs."""
+    from fractions import Fraction
+
+    for base in (*range(1, 401), -7, -200):
+        for count in range(-3, abs(base) + 4):
+            assert percent_half_up(count, base) == math.floor(
+                Fraction(100 * count, base) + Fraction(1, 2)), (count, base)
+
+
 def test_percent_of_empty_base_is_none():
     assert percent_half_up(0, 0) is None
 
