@@ -135,11 +135,13 @@ def _one_or_cross(
         return frequency(id, title, row_header, cats, flat, language=language,
                          base_text=base_text, nets=nets)
     groups = breakdown.groups({g for g, _ in counts}, none_label)
+    by_value: dict[Any, list[tuple[str, int]]] = defaultdict(list)  # one pass, not one a group
+    for (value, category), n in counts.items():
+        by_value[value].append((category, n))
     cells: dict[tuple[str, str], int] = defaultdict(int)
     for g in groups:
-        for (value, category), n in counts.items():
-            if value == group_value(g):
-                cells[(g.key, category)] += n
+        for category, n in by_value.get(group_value(g), ()):
+            cells[(g.key, category)] += n
     return crosstab(id, title, row_header, cats, groups, cells, language=language,
                     base_text=base_text, nets=nets)
 

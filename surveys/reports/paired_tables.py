@@ -10,6 +10,7 @@ difference); measures asked at follow-up only one table of their answers.
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -575,8 +576,10 @@ def paired_section(
             cats = [Category(k, t(label, language)) for k, label in words]
             counts = queries.paired_directions(session, wave, measure, dim)
             groups = breakdown.groups({g for g, _ in counts}, NOT_LINKED)
-            cells = {(g.key, c): n for g in groups for (v, c), n in counts.items()
-                     if v == group_value(g)}
+            by_value = defaultdict(list)  # one pass over the counts, not one per group
+            for (v, c), n in counts.items():
+                by_value[v].append((c, n))
+            cells = {(g.key, c): n for g in groups for c, n in by_value.get(group_value(g), ())}
             section.tables.append(crosstab(
                 f"paired-{measure.key}-by-{breakdown.key}",
                 t(N_("{measure}: change by {breakdown}"), language,
