@@ -55,6 +55,9 @@ def test_html_and_xlsx_hold_the_same_rows(runner, answered):  # noqa: F811
     rows = codebook(runner, answered, "--language", "cy")
     page = export(runner, answered, "codebook", "--format", "html")
     assert page.count("<tr>") == len(rows) + 1 and '<th scope="col">' in page
+    # Readable on a phone: sized to the screen, the table scrolling in its own region.
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert '<div class="region" role="region" tabindex="0" aria-label="' in page
     path = answered / "codebook.xlsx"
     export(runner, answered, "codebook", "--format", "xlsx", "--output", str(path))
     sheet = openpyxl.load_workbook(path).active

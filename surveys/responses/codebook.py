@@ -154,12 +154,18 @@ def _html(rows: list[dict[str, str]], heads: dict[str, str], title: str, languag
     head = "".join(f'<th scope="col">{e(h)}</th>' for h in heads.values())
     body = "\n".join(
         "<tr>" + "".join(f"<td>{e(row[key])}</td>" for key in heads) + "</tr>" for row in rows)
+    # A file to open anywhere: on a phone the wide table scrolls in its own region (labelled,
+    # and focusable so a keyboard can scroll it), not the whole page.
     return (f'<!DOCTYPE html>\n<html lang="{e(language)}">\n<head><meta charset="utf-8">'
-            f"<title>{e(title)}</title>\n<style>table{{border-collapse:collapse}}"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{e(title)}</title>\n<style>body{{font-family:arial,sans-serif}}"
+            "table{border-collapse:collapse}"
             "th,td{border:1px solid #b1b4b6;padding:4px;vertical-align:top;text-align:left}"
-            f"</style></head>\n<body>\n<h1>{e(title)}</h1>\n"
+            ".region{overflow-x:auto}.region:focus{outline:3px solid #ffdd00}"
+            f"</style></head>\n<body>\n<main>\n<h1>{e(title)}</h1>\n"
+            f'<div class="region" role="region" tabindex="0" aria-label="{e(title)}">\n'
             f'<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n'
-            "</body>\n</html>\n")
+            "</div>\n</main>\n</body>\n</html>\n")
 
 
 def _xlsx(rows: list[dict[str, str]], heads: dict[str, str], title: str,
