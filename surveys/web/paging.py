@@ -14,6 +14,12 @@ from flask_babel import gettext as _
 from surveys.cohort.participant_list import BadFilter
 
 
+def page_number(raw: str) -> int | None:
+    """The page number asked for in a query string, or None when it is not a number (a
+    number past the last page is the list's own check, which knows the total)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
 def pagination(page: int, pages: int, href: Callable[[int], str],
                landmark: str) -> dict | None:
     """Parameters for govukPagination, or None when everything fits on one page."""

@@ -46,7 +46,7 @@ from surveys.web.access import study_or_404
 from surveys.web.auth import current_user, roles_required
 from surveys.web.context import db, now, settings
 from surveys.web.downloads import download
-from surveys.web.paging import filter_problem, pagination
+from surveys.web.paging import filter_problem, page_number, pagination
 
 bp = Blueprint("participants", __name__, url_prefix="/staff/studies/<slug>")
 
@@ -67,8 +67,7 @@ def _filters() -> plist.Filters:
 
 
 def _page_number() -> int | None:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+    return page_number(request.args.get("page", "1"))
 
 
 @bp.route("/participants")

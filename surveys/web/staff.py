@@ -56,7 +56,7 @@ from surveys.web.auth import current_user, roles_required, safe_referrer
 from surveys.web.calls import start_entry
 from surveys.web.context import db, now
 from surveys.web.downloads import download, wave_or_404
-from surveys.web.paging import filter_problem, pagination
+from surveys.web.paging import filter_problem, page_number, pagination
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -144,12 +144,12 @@ def cohort(slug: str):
     arm, arm_counts, arm_problem = _arm_filter(study)
     # A page at a time, as the participants page lists them (by reference).
     listed = plist.Filters(arm=arm or "")
-    raw = request.args.get("page", "1")
+    number = page_number(request.args.get("page", "1"))
     try:
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        if number is None:
             raise plist.BadFilter("bad_page", pages=max(
                 1, -(-plist.count(db(), study, listed) // plist.PAGE_SIZE)))
-        page = plist.page_of(db(), study, listed, int(raw))
+        page = plist.page_of(db(), study, listed, number)
     except plist.BadFilter as exc:
         arm_problem = arm_problem or filter_problem(exc)
         page = plist.page_of(db(), study, listed, 1)
@@ -491,11 +491,11 @@ def invitations(slug: str):
     page, problem = None, None
     try:
         filters = filters.checked(study)
-        raw = args.get("page", "1")
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        number = page_number(args.get("page", "1"))
+        if number is None:
             raise BadFilter("bad_page", pages=max(
                 1, -(-listing.count(db(), study, filters) // listing.PAGE_SIZE)))
-        page = listing.page_of(db(), study, filters, int(raw))
+        page = listing.page_of(db(), study, filters, number)
     except BadFilter as exc:
         problem = filter_problem(exc)
     rows = page.rows if page else []
