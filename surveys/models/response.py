@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, FetchedValue, ForeignKey, Index, String, text
+from sqlalchemy import FetchedValue, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveys.db import Base
 from surveys.models.study import MAX_MEASURES
-from surveys.models.types import UTCDateTime
+from surveys.models.types import JSON_DOCUMENT, UTCDateTime
 
 PAIRED_COLUMNS = tuple(
     column
@@ -48,7 +48,7 @@ class Response(Base):
     calls: Mapped[int | None]
     instrument: Mapped[str] = mapped_column(String(64))
     instrument_version: Mapped[str] = mapped_column(String(32))
-    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    answers: Mapped[dict] = mapped_column(JSON_DOCUMENT, default=dict)
     # Page the client reached, so a returning client resumes where they left.
     current_page: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import JSON, DateTime, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
+
+# A JSON document read inside queries (responses.answers): binary jsonb on PostgreSQL, so
+# `answers -> 'key'` and jsonb_each read the parsed document instead of parsing the text
+# again for every key (3 times faster on the evaluation report's answer counts, issue 16).
+JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
 
 
 class UTCDateTime(TypeDecorator):

@@ -24,7 +24,7 @@ from analysis.caveats import Caveat
 from analysis.rounding import percent_half_up
 from instruments import text
 from surveys.i18n import N_
-from surveys.models import Appointment, Study, Wave
+from surveys.models import Study, Wave
 from surveys.reports import queries
 from surveys.reports.arm_tables import comparison_section, has_arms
 from surveys.reports.breakdowns import (
@@ -316,13 +316,13 @@ def intervention_section(
         breakdown=breakdown, none_label=none_label,
     ))
     with_appointments = queries.clients_with_appointments(session, study, dim)
-    for key, title, heading, column, labels in (
+    by_attendance, by_channel = queries.appointment_counts(session, study, dim)
+    for key, title, heading, counts, labels in (
         ("attendance", N_("Attendance at scheduled appointments"), N_("Attendance"),
-         Appointment.attendance, ATTENDANCE_LABELS),
+         by_attendance, ATTENDANCE_LABELS),
         ("channel", N_("Channel of scheduled appointments"), N_("Channel"),
-         Appointment.channel, CHANNEL_LABELS),
+         by_channel, CHANNEL_LABELS),
     ):
-        counts = queries.appointment_counts(session, study, column, dim)
         section.tables.append(_one_or_cross(
             key, t(title, language), t(heading, language),
             _labelled({c for _, c in counts}, labels, language), counts, language=language,
@@ -689,7 +689,12 @@ def _report(session: Session, study: Study, follow_up: str, language: str, publi
         return _guarded_section(session, section_id, language, build, title, restore=restore)
 
     statuses = queries.invitation_statuses(session, study, dim)
-    flat_statuses = queries.invitation_statuses(session, study, None)
+    # Every participant of the study is in the dimension (a missing value is a group of
+    # its own), so the study's totals are the groups' sums: no second pass over invitations.
+    flat_statuses: dict = defaultdict(int)
+    for (_, key), n in statuses.items():
+        flat_statuses[(None, key)] += n
+    flat_statuses = dict(flat_statuses)
     linkage = queries.linkage(session, study)
     paired = _guarded(session, "paired report", language,
                       lambda: paired_report(session, study, follow_up, language=language))

@@ -22,7 +22,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    distinct,
     func,
     literal,
     null,
@@ -243,30 +242,40 @@ def appointments_per_completer(
 
 
 def appointment_counts(
-    session: Session, study: Study, column, dim: Subquery | None
-) -> dict[tuple[Any, str], int]:
-    """Scheduled appointments of the study's completers, by `column` (attendance or channel)."""
+    session: Session, study: Study, dim: Subquery | Table | None
+) -> tuple[dict[tuple[Any, str], int], dict[tuple[Any, str], int]]:
+    """Scheduled appointments of the study's completers by attendance, and by channel: one
+    pass over the appointments (grouped by both, a few dozen groups) for the two tables."""
     query = (
-        select(_group(dim), column, func.count())
+        select(_group(dim), Appointment.attendance, Appointment.channel, func.count())
         .select_from(Appointment)
         .join(Participant, Participant.id == Appointment.participant_id)
         .where(Participant.study_id == study.id)
     )
-    return _by_group(session.execute(_grouped(query, dim, Participant.id, column)))
+    query = _grouped(query, dim, Participant.id, Appointment.attendance, Appointment.channel)
+    attendance: dict[tuple[Any, str], int] = defaultdict(int)
+    channel: dict[tuple[Any, str], int] = defaultdict(int)
+    for group, attended, used, n in session.execute(query):
+        attendance[(group, attended)] += int(n)
+        channel[(group, used)] += int(n)
+    return dict(attendance), dict(channel)
 
 
 def clients_with_appointments(
-    session: Session, study: Study, dim: Subquery | None
+    session: Session, study: Study, dim: Subquery | Table | None
 ) -> dict[Any, int]:
-    """Distinct clients with a scheduled appointment, by breakdown group (None: no breakdown).
+    """Clients with a scheduled appointment, by breakdown group (None: no breakdown).
 
     Appointment tables count appointments; the evaluator rule needs the people behind them.
+    Participants with any appointment (a semi-join on the appointments index), not distinct
+    participant ids of every appointment (a sort of them all).
     """
+    scheduled = select(Appointment.id).where(
+        Appointment.participant_id == Participant.id).exists()
     query = (
-        select(_group(dim), literal(""), func.count(distinct(Appointment.participant_id)))
-        .select_from(Appointment)
-        .join(Participant, Participant.id == Appointment.participant_id)
-        .where(Participant.study_id == study.id)
+        select(_group(dim), literal(""), func.count())
+        .select_from(Participant)
+        .where(Participant.study_id == study.id, scheduled)
     )
     if dim is not None:
         query = _grouped(query, dim, Participant.id)
@@ -327,7 +336,7 @@ def workability_first_to_last(
 
 
 def _answer(question_id: str):
-    """The stored answer as JSON text ('"agree"', '7', '["a","b"]'), NULL or 'null' if none."""
+    """The stored answer as JSON text ('"agree"', '7', '["a", "b"]'), NULL or 'null' if none."""
     return cast(Response.answers[question_id], String)
 
 
@@ -444,11 +453,11 @@ def _single_answers(
 ) -> dict[str, list[tuple[Any, str, dict[str, Any], int]]]:
     """Per question id: (group, version, {id: answer}, n), as `answer_groups` gives them, from
     one pass counting (question, answer) pairs and one count of responses per group."""
-    pairs = func.json_each(Response.answers).table_valued("key", "value").alias("pair")
-    if session.get_bind().dialect.name == "postgresql":
-        value = cast(pairs.c.value, String)  # json's own text: '"agree"', '7', '["a","b"]'
-    else:
-        value = func.json_quote(pairs.c.value)  # as _answer's JSON_QUOTE(JSON_EXTRACT(...))
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    each = func.jsonb_each if postgresql else func.json_each
+    pairs = each(Response.answers).table_valued("key", "value").alias("pair")
+    # jsonb's text ('"agree"', '7', '["a", "b"]'), or as _answer's JSON_QUOTE(JSON_EXTRACT())
+    value = cast(pairs.c.value, String) if postgresql else func.json_quote(pairs.c.value)
     value = value.label("answer")  # not "value": the breakdown's column has that name
     counted = (
         select(_group(dim), Response.instrument_version, pairs.c.key.label("question"),
