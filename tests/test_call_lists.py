@@ -109,8 +109,20 @@ def test_each_outcome_moves_or_ends_the_calls(
     late = record(client, ids["OUT-2"], "call_back", call_back_on=["2", "5", "2026"],
                   call_back_time="10:00")
     assert "before the questionnaire closes" in page_text(late)
+    # Each missing or impossible part gets its own line; the example date is a week ahead
+    # on the study's clock (the frozen clock says 2 March 2026).
     missing = record(client, ids["OUT-2"], "call_back")
-    assert "Enter the date and time to call back" in page_text(missing)
+    assert "Enter the date to call back, for example 9 3 2026" in page_text(missing)
+    assert "For example, 9 3 2026" in page_text(missing)
+    no_such_day = record(client, ids["OUT-2"], "call_back", call_back_on=["30", "2", "2026"],
+                         call_back_time="10:00")
+    assert "Enter the date to call back" in page_text(no_such_day)
+    for bad_time in ("25:00", "", "2pm", "10:60"):
+        wrong = record(client, ids["OUT-2"], "call_back", call_back_on=["3", "3", "2026"],
+                       call_back_time=bad_time)
+        assert wrong.status_code == 400
+        assert ("Enter the time to call back in the 24-hour clock, for example 14:30"
+                in page_text(wrong)), bad_time
     assert invitation(session_factory, ids["OUT-2"]).calls == 0  # nothing saved
     assert record(client, ids["OUT-2"], "call_back", call_back_on=["2", "3", "2026"],
                   call_back_time="15:30").status_code == 302

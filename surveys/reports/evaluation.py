@@ -812,12 +812,10 @@ def _guarded_section(session: Session, section_id: str, language: str, build,
 
 def _group_people(session: Session, dim) -> dict[str, int]:
     """Clients in the cohort per breakdown group (group key -> n)."""
-    from sqlalchemy import func, select
-
     from surveys.reports.breakdowns import NO_GROUP
 
-    rows = session.execute(select(dim.c.value, func.count()).group_by(dim.c.value))
-    return {NO_GROUP if value is None else str(value): int(n) for value, n in rows}
+    return {NO_GROUP if value is None else str(value): n
+            for value, n in queries.group_people(session, dim).items()}
 
 
 def _publish_sections(

@@ -152,14 +152,33 @@ DIMENSION = Table(DIMENSION_TABLE, MetaData(), Column("participant_id", Integer)
                   Column("value", String))
 
 
-def materialise_dimension(session: Session, study: Study, key: str | None) -> Table | None:
-    """`dimension` worked out once, into a temporary table of this connection: every query
-    of a report joins the table instead of computing the groups again (by channel, a window
+class ColumnDimension:
+    """A breakdown that is a column of participants (site, language, arm): grouped by the
+    column itself, so a query that reads participants anyway needs no join, and there is
+    no temporary table to fill (at 100,000 clients, by language, the join to that table
+    in every query cost more than the rest of the report)."""
+
+    def __init__(self, study: Study, column) -> None:
+        self.study = study
+        self.column = column
+
+
+Dimension = Table | ColumnDimension
+PARTICIPANT_COLUMNS = {"site": Participant.site, "language": Participant.language,
+                       "arm": Participant.arm}
+
+
+def materialise_dimension(session: Session, study: Study, key: str | None) -> Dimension | None:
+    """The breakdown's groups, ready for every query of a report: a column of participants
+    as it is, or `dimension` worked out once, into a temporary table of this connection:
+    every query joins the table instead of computing the groups again (by channel, a window
     function over every appointment, per query: issue 16). Call again after a rollback
     (a rolled-back transaction may take the table with it); `drop_dimension` at the end."""
-    source = dimension(study, key)
+    source = dimension(study, key)  # checks the key (and that the study has arms)
     if source is None:
         return None
+    if key in PARTICIPANT_COLUMNS:
+        return ColumnDimension(study, PARTICIPANT_COLUMNS[key])
     bind = session.get_bind()
     # Literal values only: the study's id and fixed words; nothing from users.
     query = select(source.c.participant_id, source.c.value).compile(
@@ -175,18 +194,42 @@ def drop_dimension(session: Session) -> None:
     session.execute(text(f"DROP TABLE IF EXISTS {DIMENSION_TABLE}"))
 
 
-def _group(dim: Subquery | Table | None):
-    return dim.c.value if dim is not None else null()
+def _group(dim: Dimension | Subquery | None):
+    if dim is None:
+        return null()
+    return dim.column if isinstance(dim, ColumnDimension) else dim.c.value
 
 
-def _grouped(query: Select, dim: Subquery | None, participant_id, *keys, outer: bool = False):
+def _join_dim(query: Select, dim: Dimension | Subquery, participant_id, *, outer: bool = False):
+    """`query` joined to the breakdown's groups by `participant_id` (outer: rows without a
+    participant stay, in no group). `participant_id` is Participant.id when the query
+    reads participants itself: then a column dimension needs no join."""
+    if isinstance(dim, ColumnDimension):
+        if participant_id is Participant.id:
+            return query
+        on = Participant.id == participant_id
+        return query.outerjoin(Participant, on) if outer else query.join(Participant, on)
+    on = dim.c.participant_id == participant_id
+    return query.outerjoin(dim, on) if outer else query.join(dim, on)
+
+
+def _grouped(query: Select, dim: Dimension | Subquery | None, participant_id, *keys,
+             outer: bool = False):
     """`query` (selecting _group(dim), the keys and a count) grouped by the breakdown's
     value, when there is a breakdown, and by `keys`."""
     if dim is None:
         return query.group_by(*keys)
-    on = dim.c.participant_id == participant_id
-    joined = query.outerjoin(dim, on) if outer else query.join(dim, on)
-    return joined.group_by(dim.c.value, *keys)
+    return _join_dim(query, dim, participant_id, outer=outer).group_by(_group(dim), *keys)
+
+
+def group_people(session: Session, dim: Dimension) -> dict[Any, int]:
+    """Participants of the study per breakdown group."""
+    if isinstance(dim, ColumnDimension):
+        query = (select(dim.column, func.count()).where(Participant.study_id == dim.study.id)
+                 .group_by(dim.column))
+    else:
+        query = select(dim.c.value, func.count()).group_by(dim.c.value)
+    return {value: int(n) for value, n in session.execute(query)}
 
 
 def _by_group(rows) -> dict[tuple[Any, Any], int]:
@@ -415,7 +458,7 @@ def answer_groups_many(
         .where(*submitted)
     )
     if dim is not None:  # outer: unlinked responses count too (in no group)
-        base = base.outerjoin(dim, dim.c.participant_id == Response.participant_id)
+        base = _join_dim(base, dim, Response.participant_id, outer=True)
     answered = base.cte("answered").prefix_with("MATERIALIZED")
     # Sets that share a question are counted together, grouped once by all their questions
     # (a handful of columns, few combinations), then each set is added up from those groups.
@@ -466,8 +509,8 @@ def _single_answers(
     )
     totals = select(_group(dim), Response.instrument_version, func.count()).select_from(Response)
     if dim is not None:  # outer: unlinked responses count too (in no group)
-        counted = counted.outerjoin(dim, dim.c.participant_id == Response.participant_id)
-        totals = totals.outerjoin(dim, dim.c.participant_id == Response.participant_id)
+        counted = _join_dim(counted, dim, Response.participant_id, outer=True)
+        totals = _join_dim(totals, dim, Response.participant_id, outer=True)
     counted = counted.join(pairs, true()).where(*submitted, pairs.c.key.in_(question_ids))
     totals = totals.where(*submitted)
     group_keys = [_group(dim)] if dim is not None else []
@@ -518,7 +561,7 @@ def invitation_statuses(
         .join(Participant, Participant.id == Invitation.participant_id)
         .where(Wave.study_id == study.id)
     )
-    query = _grouped(query, dim, Invitation.participant_id, Wave.code, status)
+    query = _grouped(query, dim, Participant.id, Wave.code, status)  # joined above
     out: dict[tuple[Any, tuple[str, str]], int] = defaultdict(int)
     for group, code, status, n in session.execute(query):
         out[(group, (code, status))] += int(n)

@@ -3,7 +3,7 @@ starting the interview (issue 14). Queries are in surveys/invitations/calls.py."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
@@ -46,12 +46,16 @@ def outcome_names() -> dict[str, str]:
 
 
 class CallBackDate(DateField):
-    """A GOV.UK date input that tolerates a form posted without its three boxes."""
+    """A GOV.UK date input that tolerates a form posted without its three boxes. A date
+    that is not a real one (30 2 2026) is no date: it matters only for a call back, and
+    the view says so then, with an example (other outcomes ignore the boxes)."""
 
     def process(self, formdata, *args, **kwargs) -> None:
         super().process(formdata, *args, **kwargs)
         if formdata is not None and len(self.raw_data or []) != 3:
             self.raw_data = ["", "", ""]
+            self.data = None
+        if self.process_errors:
             self.data = None
             self.process_errors = []
 
@@ -66,7 +70,7 @@ class CallForm(FlaskForm):
         description=_l("Record every call, answered or not."),
         validators=[InputRequired(_l("Select what happened on the call"))])
     call_back_on = CallBackDate(_l("Date to call back"), widget=GovDateInput(),
-                                description=_l("For example, 27 3 2026"),
+                                # The example, a week ahead, is set per request (call()).
                                 validators=[Optional()], format=["%Y-%m-%d", "%d %m %Y"])
     call_back_time = StringField(_l("Time to call back"), widget=GovTextInput(),
                                  description=_l("In the 24-hour clock, for example 14:30"))
@@ -138,15 +142,23 @@ def call_list_csv(slug: str):
                     f"call-list-{study.slug}-{wave.code if wave else 'none'}.csv")
 
 
-def _call_back_at(study: Study, form: CallForm) -> datetime | None:
-    """The call-back time typed in the study's local time, or None when not (validly) given."""
+def _example_day(study: Study) -> str:
+    """A week from today on the study's clock, as the date fields take it ("9 12 2026")."""
+    day = now().astimezone(windows.zone(study.time_zone)).date() + timedelta(days=7)
+    return f"{day.day} {day.month} {day.year}"
+
+
+def _call_back_at(study: Study, form: CallForm) -> datetime:
+    """The call-back time typed, in the study's local time. CallError "date" or "time"
+    when that part is missing or not a real date or time (25:00)."""
     day, raw = form.call_back_on.data, (form.call_back_time.data or "").strip()
+    if day is None:
+        raise calls.CallError("date")
     minutes = windows.minutes(raw)
-    if day is None or minutes is None or minutes >= 24 * 60:
-        return None
-    local = datetime(day.year, day.month, day.day, minutes // 60, minutes % 60,
-                     tzinfo=windows.zone(study.time_zone))
-    return local
+    if minutes is None or minutes >= 24 * 60:
+        raise calls.CallError("time")
+    return datetime(day.year, day.month, day.day, minutes // 60, minutes % 60,
+                    tzinfo=windows.zone(study.time_zone))
 
 
 @bp.route("/studies/<slug>/calls/<int:invitation_id>", methods=["GET", "POST"])
@@ -159,16 +171,17 @@ def call(slug: str, invitation_id: int):
     except calls.CallError:
         abort(404)
     form = CallForm()
+    example = _example_day(study)
+    form.call_back_on.description = _("For example, %(example)s", example=example)
     problem = None
     if form.validate_on_submit():
-        call_back = _call_back_at(study, form)
         try:
-            if form.outcome.data == CallOutcome.CALL_BACK and call_back is None:
-                raise calls.CallError("missing")
+            call_back = (_call_back_at(study, form)
+                         if form.outcome.data == CallOutcome.CALL_BACK else None)
             calls.record_attempt(db(), invitation, form.outcome.data, now(), current_user().id,
                                  call_back)
         except calls.CallError as exc:
-            problem = _call_problem(str(exc))
+            problem = _call_problem(str(exc), example)
         else:
             participant = invitation.participant
             audit.record(db(), now(), current_user(), "call_attempt", study=study.slug,
@@ -192,8 +205,12 @@ def call(slug: str, invitation_id: int):
                            when=lambda t: _local(study, t)), (400 if problem else 200)
 
 
-def _call_problem(code: str) -> str:
+def _call_problem(code: str, example: str) -> str:
     """The interviewer's one line for a call that could not be saved, in their language."""
+    if code == "date":
+        return _("Enter the date to call back, for example %(example)s", example=example)
+    if code == "time":
+        return _("Enter the time to call back in the 24-hour clock, for example 14:30")
     if code.startswith("The time to call back must be in the future"):
         return _("The time to call back must be in the future")
     if code.startswith("The time to call back must be before"):
