@@ -60,6 +60,11 @@ class Participant(Base):
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Researchers withdrew the participant: no contact, not on call lists.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kept by the appointments triggers of migration 0017, never written here: the channel
+    # of most of their appointments (a tie: the latest used, then by name) and how many
+    # they attended. The report's channel and appointments breakdowns read them.
+    main_channel: Mapped[str | None] = mapped_column(String(32))
+    appointments_attended: Mapped[int] = mapped_column(server_default=text("0"))
 
     appointments: Mapped[list[Appointment]] = relationship(
         back_populates="participant",

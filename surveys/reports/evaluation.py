@@ -666,14 +666,9 @@ def evaluation_report(
     publication rule when both apply); researchers, admins and the CLI see exact figures."""
     wave_by_code(study, follow_up)  # an unknown follow-up wave fails before any work
     split = Breakdown(breakdown, language, tuple(study.arms or ())) if breakdown else None
-    # The breakdown's groups, worked out once for every query below (a temporary table).
-    dim = queries.materialise_dimension(session, study, breakdown)
-    try:
-        return _report(session, study, follow_up, language, publication, breakdown, evaluator,
-                       split, dim)
-    finally:
-        if dim is not None:
-            queries.drop_dimension(session)
+    dim = queries.dimension(study, breakdown)  # a column of participants
+    return _report(session, study, follow_up, language, publication, breakdown, evaluator,
+                   split, dim)
 
 
 def _report(session: Session, study: Study, follow_up: str, language: str, publication: bool,
@@ -681,12 +676,7 @@ def _report(session: Session, study: Study, follow_up: str, language: str, publi
             ) -> dict[str, Any]:
     follow_wave = wave_by_code(study, follow_up)
 
-    def restore() -> None:  # a rollback in a failed section may drop the temporary table
-        if dim is not None:
-            queries.materialise_dimension(session, study, breakdown)
-
-    def _guarded(session, section_id, language, build, title=None):
-        return _guarded_section(session, section_id, language, build, title, restore=restore)
+    _guarded = _guarded_section
 
     statuses = queries.invitation_statuses(session, study, dim)
     # Every participant of the study is in the dimension (a missing value is a group of
@@ -787,7 +777,7 @@ SECTION_FAILED = N_(
 
 
 def _guarded_section(session: Session, section_id: str, language: str, build,
-                     title: str | None = None, restore=None):
+                     title: str | None = None):
     """build(), or, if it fails, a section saying it could not be computed (logged), so one
     bad section never takes the whole report down; without a title (not a section), None."""
     from sqlalchemy.exc import DBAPIError
@@ -801,8 +791,6 @@ def _guarded_section(session: Session, section_id: str, language: str, build,
         log.exception("evaluation report: %s could not be computed", section_id)
         if isinstance(error, DBAPIError):
             session.rollback()  # a failed statement leaves the transaction unusable
-            if restore is not None:
-                restore()
         if title is None:
             return None
         section = Section(section_id, title)

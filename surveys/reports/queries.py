@@ -14,11 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    Integer,
-    MetaData,
     String,
-    Table,
     and_,
     case,
     cast,
@@ -27,7 +23,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
     true,
     union_all,
 )
@@ -57,7 +52,9 @@ DIMENSIONS = ("site", "channel", "language", "appointments", "arm")
 
 
 def attended_counts(study: Study) -> Subquery:
-    """participant_id, attended: appointments attended per participant of the study."""
+    """participant_id, attended: appointments attended per participant of the study, from
+    the appointments. Participants keep this in `appointments_attended` (the triggers of
+    migration 0017); the tests check one against the other."""
     return (
         select(
             Appointment.participant_id.label("participant_id"),
@@ -71,7 +68,8 @@ def attended_counts(study: Study) -> Subquery:
 
 
 def main_channels(study: Study) -> Subquery:
-    """participant_id, channel: the channel of most of a client's scheduled appointments.
+    """participant_id, channel: the channel of most of a client's scheduled appointments,
+    from the appointments (participants keep it in `main_channel`, as `attended_counts`).
 
     A tie goes to the channel used most recently among the tied ones (then by name), so
     every client with an appointment has exactly one main channel.
@@ -106,8 +104,20 @@ def main_channels(study: Study) -> Subquery:
     )
 
 
-def dimension(study: Study, key: str | None) -> Subquery | None:
-    """participant_id, value: each participant's group for a breakdown (None: no breakdown)."""
+class Dimension:
+    """A breakdown: a column (or expression) of participants, so a statement that reads
+    participants anyway groups by it with no join, and the others join participants by
+    key. Channel and appointments attended are kept on participants by triggers (migration
+    0017): before, a breakdown by them built a temporary table from every appointment and
+    joined it in each statement (decision 0013)."""
+
+    def __init__(self, study: Study, column) -> None:
+        self.study = study
+        self.column = column
+
+
+def dimension(study: Study, key: str | None) -> Dimension | None:
+    """Each participant's group for a breakdown (None: no breakdown)."""
     if key is None:
         return None
     if key not in DIMENSIONS:
@@ -116,105 +126,27 @@ def dimension(study: Study, key: str | None) -> Subquery | None:
         from surveys.studies import StudyNotFound
 
         raise StudyNotFound(f"Study '{study.slug}' has no arms to break down by.")
-    if key in ("site", "language", "arm"):
-        column = {"site": Participant.site, "language": Participant.language,
-                  "arm": Participant.arm}[key]
-        return (
-            select(Participant.id.label("participant_id"), column.label("value"))
-            .where(Participant.study_id == study.id)
-            .subquery("dimension")
-        )
-    if key == "appointments":
-        counts = attended_counts(study)
-        return (
-            select(
-                Participant.id.label("participant_id"),
-                cast(func.coalesce(counts.c.attended, 0), String).label("value"),
-            )
-            .outerjoin(counts, counts.c.participant_id == Participant.id)
-            .where(Participant.study_id == study.id)
-            .subquery("dimension")
-        )
-    channels = main_channels(study)
-    return (
-        select(Participant.id.label("participant_id"), channels.c.channel.label("value"))
-        .outerjoin(channels, channels.c.participant_id == Participant.id)
-        .where(Participant.study_id == study.id)
-        .subquery("dimension")
-    )
+    column = {"site": Participant.site, "language": Participant.language,
+              "arm": Participant.arm, "channel": Participant.main_channel,
+              "appointments": cast(Participant.appointments_attended, String)}[key]
+    return Dimension(study, column)
 
 
-DIMENSION_TABLE = "report_dimension"
-# One Table object for every report: SQLAlchemy caches compiled statements by their
-# elements, and a new Table per report made every broken-down query compile again (14
-# compilations, a tenth of the demo's report by site).
-DIMENSION = Table(DIMENSION_TABLE, MetaData(), Column("participant_id", Integer),
-                  Column("value", String))
+def _group(dim: Dimension | None):
+    return null() if dim is None else dim.column
 
 
-class ColumnDimension:
-    """A breakdown that is a column of participants (site, language, arm): grouped by the
-    column itself, so a query that reads participants anyway needs no join, and there is
-    no temporary table to fill (at 100,000 clients, by language, the join to that table
-    in every query cost more than the rest of the report)."""
-
-    def __init__(self, study: Study, column) -> None:
-        self.study = study
-        self.column = column
-
-
-Dimension = Table | ColumnDimension
-PARTICIPANT_COLUMNS = {"site": Participant.site, "language": Participant.language,
-                       "arm": Participant.arm}
+def _join_dim(query: Select, dim: Dimension, participant_id, *, outer: bool = False):
+    """`query` joined to participants by `participant_id` for the breakdown's column (outer:
+    rows without a participant stay, in no group). `participant_id` is Participant.id when
+    the query reads participants itself: then there is nothing to join."""
+    if participant_id is Participant.id:
+        return query
+    on = Participant.id == participant_id
+    return query.outerjoin(Participant, on) if outer else query.join(Participant, on)
 
 
-def materialise_dimension(session: Session, study: Study, key: str | None) -> Dimension | None:
-    """The breakdown's groups, ready for every query of a report: a column of participants
-    as it is, or `dimension` worked out once, into a temporary table of this connection:
-    every query joins the table instead of computing the groups again (by channel, a window
-    function over every appointment, per query: issue 16). Call again after a rollback
-    (a rolled-back transaction may take the table with it); `drop_dimension` at the end."""
-    source = dimension(study, key)  # checks the key (and that the study has arms)
-    if source is None:
-        return None
-    if key in PARTICIPANT_COLUMNS:
-        return ColumnDimension(study, PARTICIPANT_COLUMNS[key])
-    bind = session.get_bind()
-    # Literal values only: the study's id and fixed words; nothing from users.
-    query = select(source.c.participant_id, source.c.value).compile(
-        dialect=bind.dialect, compile_kwargs={"literal_binds": True})
-    session.execute(text(f"DROP TABLE IF EXISTS {DIMENSION_TABLE}"))
-    session.execute(text(f"CREATE TEMPORARY TABLE {DIMENSION_TABLE} AS {query}"))
-    if bind.dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {DIMENSION_TABLE}"))  # autovacuum skips temp tables
-    return DIMENSION
-
-
-def drop_dimension(session: Session) -> None:
-    session.execute(text(f"DROP TABLE IF EXISTS {DIMENSION_TABLE}"))
-
-
-def _group(dim: Dimension | Subquery | None):
-    if dim is None:
-        return null()
-    return dim.column if isinstance(dim, ColumnDimension) else dim.c.value
-
-
-def _join_dim(query: Select, dim: Dimension | Subquery, participant_id, *, outer: bool = False):
-    """`query` joined to the breakdown's groups by `participant_id` (outer: rows without a
-    participant stay, in no group). `participant_id` is Participant.id when the query
-    reads participants itself: then a column dimension needs no join."""
-    if isinstance(dim, ColumnDimension):
-        if participant_id is Participant.id:
-            return query
-        on = Participant.id == participant_id
-        return query.outerjoin(Participant, on) if outer else query.join(Participant, on)
-    on = dim.c.participant_id == participant_id
-    return query.outerjoin(dim, on) if outer else query.join(dim, on)
-
-
-def _grouped(query: Select, dim: Dimension | Subquery | None, participant_id, *keys,
-             outer: bool = False):
+def _grouped(query: Select, dim: Dimension | None, participant_id, *keys, outer: bool = False):
     """`query` (selecting _group(dim), the keys and a count) grouped by the breakdown's
     value, when there is a breakdown, and by `keys`."""
     if dim is None:
@@ -224,11 +156,8 @@ def _grouped(query: Select, dim: Dimension | Subquery | None, participant_id, *k
 
 def group_people(session: Session, dim: Dimension) -> dict[Any, int]:
     """Participants of the study per breakdown group."""
-    if isinstance(dim, ColumnDimension):
-        query = (select(dim.column, func.count()).where(Participant.study_id == dim.study.id)
-                 .group_by(dim.column))
-    else:
-        query = select(dim.c.value, func.count()).group_by(dim.c.value)
+    query = (select(dim.column, func.count()).where(Participant.study_id == dim.study.id)
+             .group_by(dim.column))
     return {value: int(n) for value, n in session.execute(query)}
 
 
@@ -271,21 +200,19 @@ def has_appointments(session: Session, study: Study) -> bool:
 
 
 def appointments_per_completer(
-    session: Session, study: Study, dim: Subquery | None
+    session: Session, study: Study, dim: Dimension | None
 ) -> dict[tuple[Any, int], int]:
-    counts = attended_counts(study)
-    attended = func.coalesce(counts.c.attended, 0)
+    attended = Participant.appointments_attended  # kept by the triggers of migration 0017
     query = (
         select(_group(dim), attended, func.count())
         .select_from(Participant)
-        .outerjoin(counts, counts.c.participant_id == Participant.id)
         .where(Participant.study_id == study.id)
     )
     return _by_group(session.execute(_grouped(query, dim, Participant.id, attended)))
 
 
 def appointment_counts(
-    session: Session, study: Study, dim: Subquery | Table | None
+    session: Session, study: Study, dim: Dimension | None
 ) -> tuple[dict[tuple[Any, str], int], dict[tuple[Any, str], int]]:
     """Scheduled appointments of the study's completers by attendance, and by channel: one
     pass over the appointments (grouped by both, a few dozen groups) for the two tables."""
@@ -305,7 +232,7 @@ def appointment_counts(
 
 
 def clients_with_appointments(
-    session: Session, study: Study, dim: Subquery | Table | None
+    session: Session, study: Study, dim: Dimension | None
 ) -> dict[Any, int]:
     """Clients with a scheduled appointment, by breakdown group (None: no breakdown).
 
@@ -326,7 +253,7 @@ def clients_with_appointments(
 
 
 def workability_first_to_last(
-    session: Session, study: Study, dim: Subquery | None
+    session: Session, study: Study, dim: Dimension | None
 ) -> dict[tuple[Any, str], int]:
     """Clients by change in work ability from their first to their last recorded score.
 
@@ -394,7 +321,7 @@ def answer_groups(
     session: Session,
     wave: Wave,
     question_ids: Sequence[str],
-    dim: Subquery | None,
+    dim: Dimension | None,
 ) -> list[tuple[Any, str, dict[str, Any], int]]:
     """Submitted responses grouped by (group, instrument version, answers to question_ids).
 
@@ -427,7 +354,7 @@ def answer_groups_many(
     session: Session,
     wave: Wave,
     question_sets: Sequence[Sequence[str]],
-    dim: Subquery | Table | None,
+    dim: Dimension | None,
 ) -> list[list[tuple[Any, str, dict[str, Any], int]]]:
     """`answer_groups` for each set of question ids, reading the wave's answers twice at most.
 
@@ -492,7 +419,7 @@ def answer_groups_many(
 
 
 def _single_answers(
-    session: Session, question_ids: list[str], submitted, dim: Subquery | Table | None
+    session: Session, question_ids: list[str], submitted, dim: Dimension | None
 ) -> dict[str, list[tuple[Any, str, dict[str, Any], int]]]:
     """Per question id: (group, version, {id: answer}, n), as `answer_groups` gives them, from
     one pass counting (question, answer) pairs and one count of responses per group."""
@@ -534,7 +461,7 @@ def _single_answers(
 
 
 def invitation_statuses(
-    session: Session, study: Study, dim: Subquery | None
+    session: Session, study: Study, dim: Dimension | None
 ) -> dict[tuple[Any, tuple[str, str]], int]:
     """Invitations per (group, (wave code, status)). An issued questionnaire a client did
     not answer (open or closed) after asking not to be contacted has its own status,
@@ -622,7 +549,7 @@ def end_scores_by_response(
 
 
 def paired_directions(
-    session: Session, wave: Wave, measure: Measure, dim: Subquery | None
+    session: Session, wave: Wave, measure: Measure, dim: Dimension | None
 ) -> dict[tuple[Any, str], int]:
     """Linked responses with both values, by (group, improved | same | deteriorated).
 
