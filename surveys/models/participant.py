@@ -61,10 +61,13 @@ class Participant(Base):
     # Researchers withdrew the participant: no contact, not on call lists.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Kept by the appointments triggers of migration 0017, never written here: the channel
-    # of most of their appointments (a tie: the latest used, then by name) and how many
-    # they attended. The report's channel and appointments breakdowns read them.
+    # of most of their appointments (a tie: the latest used, then by name), how many they
+    # attended (the report's channel and appointments breakdowns), and the change in work
+    # ability from their first to their last score: improved, same, deteriorated, single
+    # (one score) or none (reports.queries.workability_changes defines it).
     main_channel: Mapped[str | None] = mapped_column(String(32))
     appointments_attended: Mapped[int] = mapped_column(server_default=text("0"))
+    workability_change: Mapped[str] = mapped_column(String(16), server_default=text("'none'"))
 
     appointments: Mapped[list[Appointment]] = relationship(
         back_populates="participant",

@@ -586,12 +586,11 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
     )
     tested = True
     # The scale measures with a stored baseline, in the study's order.
-    for item in study.measures:
-        if item.kind != "scale" or not item.baseline:
-            continue
+    scales = [m for m in study.measures if m.kind == "scale" and m.baseline]
+    all_counts = queries.end_scores_by_response(
+        session, study, wave, [participant_baseline(m) for m in scales])
+    for item, counts in zip(scales, all_counts, strict=True):
         measure, name = item.key, measure_label(item, language)
-        counts = queries.end_scores_by_response(session, study, wave,
-                                                participant_baseline(item))
         check = _attrition(frozenset(counts.items()))
         table.rows.append(Row(measure, name, {
             "responders": check.n_responders,
@@ -676,8 +675,6 @@ def _report(session: Session, study: Study, follow_up: str, language: str, publi
             ) -> dict[str, Any]:
     follow_wave = wave_by_code(study, follow_up)
 
-    _guarded = _guarded_section
-
     statuses = queries.invitation_statuses(session, study, dim)
     # Every participant of the study is in the dimension (a missing value is a group of
     # its own), so the study's totals are the groups' sums: no second pass over invitations.
@@ -686,25 +683,27 @@ def _report(session: Session, study: Study, follow_up: str, language: str, publi
         flat_statuses[(None, key)] += n
     flat_statuses = dict(flat_statuses)
     linkage = queries.linkage(session, study)
-    paired = _guarded(session, "paired report", language,
-                      lambda: paired_report(session, study, follow_up, language=language))
+    paired = _guarded_section(
+        session, "paired report", language,
+        lambda: paired_report(session, study, follow_up, language=language))
     ehd = baseline_at_end_of_intervention(study)
     # Appointments, attendance, channel and work ability by appointment come only from an
     # appointments file: a study that loaded none (the HWS pilot) has no such section.
     appointments = queries.has_appointments(session, study)
     sections = [
-        _guarded(session, "referrals", language,
-                 lambda: referral_section(session, study, language),
-                 t(N_("Referrals and completions"), language)),
-        *([_guarded(session, "intervention", language,
-                    lambda: intervention_section(session, study, language, split, dim),
-                    t(N_("Appointments and work ability during the intervention"), language))]
+        _guarded_section(session, "referrals", language,
+                         lambda: referral_section(session, study, language),
+                         t(N_("Referrals and completions"), language)),
+        *([_guarded_section(
+            session, "intervention", language,
+            lambda: intervention_section(session, study, language, split, dim),
+            t(N_("Appointments and work ability during the intervention"), language))]
           if appointments else []),
-        *[_guarded(session, w.code, language,
-                   lambda w=w: wave_section(session, study, w, language, split, dim,
-                                            flat_statuses, linkage),
-                   t(N_("Survey wave {wave}"), language,
-                     wave=wave_name(w.code, w.label, language)))
+        *[_guarded_section(session, w.code, language,
+                           lambda w=w: wave_section(session, study, w, language, split, dim,
+                                                    flat_statuses, linkage),
+                           t(N_("Survey wave {wave}"), language,
+                             wave=wave_name(w.code, w.label, language)))
           for w in study.waves],
     ]
     threshold = study.disclosure_threshold
@@ -718,15 +717,16 @@ def _report(session: Session, study: Study, follow_up: str, language: str, publi
     paired_title = t(N_("Paired change: end of the intervention to {wave}") if ehd else
                      N_("Paired change: stored value to {wave}"), language,
                      wave=wave_name(follow_wave.code, follow_wave.label, language))
-    sections.append(_guarded(session, "paired", language, lambda: paired_section(
+    sections.append(_guarded_section(session, "paired", language, lambda: paired_section(
         session, study, follow_wave, paired, language, split, dim,
         caveats_from=published_paired) if paired is not None else None, paired_title))
     if paired is not None and has_arms(paired):
         # The comparison of arms: its own tables, so its own worksheets (issue 13).
-        sections.append(_guarded(session, "comparison", language, lambda: comparison_section(
-            paired, language, caveats_from=published_paired),
+        sections.append(_guarded_section(
+            session, "comparison", language,
+            lambda: comparison_section(paired, language, caveats_from=published_paired),
             t(N_("Comparison of arms"), language)))
-    sections.append(_guarded(session, "missing", language, lambda: missing_section(
+    sections.append(_guarded_section(session, "missing", language, lambda: missing_section(
         session, study, follow_wave, language, split, statuses, linkage),
         t(N_("Who is missing"), language)))
     shield = None

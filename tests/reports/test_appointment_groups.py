@@ -1,12 +1,14 @@
-"""Participants keep their main channel and appointments attended (migration 0017's
-triggers), and those kept values always equal what the appointments say.
+"""Participants keep their main channel, appointments attended and change in work ability
+(migration 0017's triggers), and those kept values always equal what the appointments say.
 
 The report's channel and appointments breakdowns read participants.main_channel and
-participants.appointments_attended; the definitions (queries.main_channels and
-queries.attended_counts) are worked out from the appointments here after every kind of
-write: ORM inserts, a bulk INSERT ... SELECT, updates of channel, attendance, date and
-owner, deletes (one and many) and a participant's deletion cascading. SQLite and
-PostgreSQL (row triggers there, statement triggers with transition tables here).
+participants.appointments_attended, its work ability table participants.workability_change;
+the definitions (queries.main_channels, queries.attended_counts and
+queries.workability_changes) are worked out from the appointments here after every kind of
+write: ORM inserts, a bulk INSERT ... SELECT, updates of channel, attendance, date, score
+(given, changed, taken away) and owner, deletes (one and many) and a participant's
+deletion cascading. SQLite and PostgreSQL (row triggers there, statement triggers with
+transition tables here).
 """
 
 from __future__ import annotations
@@ -24,21 +26,26 @@ CHANNELS = ("telephone", "face_to_face_site", "face_to_face_neutral", "video")
 ATTENDANCE = ("attended", "unable_to_attend", "failed_to_attend")
 
 
-def _kept(session, study) -> dict[int, tuple[str | None, int]]:
-    return dict((pid, (channel, attended)) for pid, channel, attended in session.execute(
-        select(Participant.id, Participant.main_channel, Participant.appointments_attended)
-        .where(Participant.study_id == study.id)))
+def _kept(session, study) -> dict[int, tuple[str | None, int, str]]:
+    return {pid: (channel, attended, change) for pid, channel, attended, change
+            in session.execute(
+                select(Participant.id, Participant.main_channel,
+                       Participant.appointments_attended, Participant.workability_change)
+                .where(Participant.study_id == study.id))}
 
 
-def _worked_out(session, study) -> dict[int, tuple[str | None, int]]:
+def _worked_out(session, study) -> dict[int, tuple[str | None, int, str]]:
     channels = queries.main_channels(study)
     attended = queries.attended_counts(study)
+    changes = queries.workability_changes(study)
     rows = session.execute(
-        select(Participant.id, channels.c.channel, func.coalesce(attended.c.attended, 0))
+        select(Participant.id, channels.c.channel, func.coalesce(attended.c.attended, 0),
+               changes.c.category)
         .outerjoin(channels, channels.c.participant_id == Participant.id)
         .outerjoin(attended, attended.c.participant_id == Participant.id)
+        .join(changes, changes.c.participant_id == Participant.id)
         .where(Participant.study_id == study.id))
-    return {pid: (channel, int(n)) for pid, channel, n in rows}
+    return {pid: (channel, int(n), change) for pid, channel, n, change in rows}
 
 
 def _check(session, study) -> None:
@@ -56,7 +63,7 @@ def test_kept_groups_follow_every_write(session_factory):
         session.add_all(people)
         session.flush()
         _check(session, study)  # no appointments: no channel, none attended
-        assert set(_kept(session, study).values()) == {(None, 0)}
+        assert set(_kept(session, study).values()) == {(None, 0, "none")}
 
         # ORM inserts, a few per client, dates and channels at random (ties included).
         for person in people[:30]:
@@ -65,7 +72,7 @@ def test_kept_groups_follow_every_write(session_factory):
                     participant_id=person.id, channel=rng.choice(CHANNELS),
                     attendance=rng.choice(ATTENDANCE),
                     appointment_on=date(2025, 10, 1) + timedelta(days=rng.randint(0, 3)),
-                    workability=rng.randint(0, 10)))
+                    workability=rng.choice([None, *range(11)])))
             session.flush()
         _check(session, study)
 
@@ -77,7 +84,7 @@ def test_kept_groups_follow_every_write(session_factory):
             Appointment(participant_id=tied.id, channel="telephone", attendance="attended",
                         appointment_on=date(2025, 10, 2))])
         _check(session, study)
-        assert _kept(session, study)[tied.id] == ("telephone", 2)
+        assert _kept(session, study)[tied.id] == ("telephone", 2, "none")
 
         # One bulk INSERT ... SELECT for many clients at once.
         session.execute(text("""
@@ -98,6 +105,9 @@ def test_kept_groups_follow_every_write(session_factory):
             participant_id=people[39].id))
         session.execute(update(Appointment).where(Appointment.channel == "video").values(
             attendance="attended"))  # many rows in one statement
+        for appointment_id in rng.sample(some, 10):  # scores given, changed and taken away
+            session.execute(update(Appointment).where(Appointment.id == appointment_id).values(
+                workability=rng.choice([None, 0, 5, 10])))
         _check(session, study)
 
         # Deletes: one, then every telephone appointment, then a client with theirs.
@@ -107,6 +117,9 @@ def test_kept_groups_follow_every_write(session_factory):
         _check(session, study)
         session.delete(people[5])
         _check(session, study)
+        # Not vacuous: the writes left clients in every group of the work ability table.
+        changes = {change for _, _, change in _kept(session, study).values()}
+        assert changes == {"improved", "same", "deteriorated", "single", "none"}
         session.commit()
 
 
