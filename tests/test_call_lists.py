@@ -123,6 +123,12 @@ def test_each_outcome_moves_or_ends_the_calls(
         assert wrong.status_code == 400
         assert ("Enter the time to call back in the 24-hour clock, for example 14:30"
                 in page_text(wrong)), bad_time
+    # The summary links to the field at fault, which shows the message too.
+    html = wrong.get_data(as_text=True)
+    assert 'href="#call_back_time" id="problem"' in html
+    assert 'id="call_back_time-error"' in html
+    html = missing.get_data(as_text=True)
+    assert 'href="#call_back_on-day" id="problem"' in html and 'id="call_back_on-error"' in html
     assert invitation(session_factory, ids["OUT-2"]).calls == 0  # nothing saved
     assert record(client, ids["OUT-2"], "call_back", call_back_on=["2", "3", "2026"],
                   call_back_time="15:30").status_code == 302

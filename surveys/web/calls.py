@@ -171,6 +171,7 @@ def call(slug: str, invitation_id: int):
     except calls.CallError:
         abort(404)
     form = CallForm()
+    problem_field = None
     example = _example_day(study)
     form.call_back_on.description = _("For example, %(example)s", example=example)
     problem = None
@@ -182,6 +183,12 @@ def call(slug: str, invitation_id: int):
                                  call_back)
         except calls.CallError as exc:
             problem = _call_problem(str(exc), example)
+            # A missing or impossible date or time is shown at its field too, and the
+            # summary links to it (the design system's error pattern).
+            field = {"date": form.call_back_on, "time": form.call_back_time}.get(str(exc))
+            if field is not None:
+                field.errors = [problem]
+                problem_field = "call_back_on-day" if field is form.call_back_on else field.id
         else:
             participant = invitation.participant
             audit.record(db(), now(), current_user(), "call_attempt", study=study.slug,
@@ -201,6 +208,7 @@ def call(slug: str, invitation_id: int):
     last = calls.last_outcomes(db(), [invitation.id]).get(invitation.id)
     return render_template("pages/staff/call.html", study=study, invitation=invitation,
                            wave=invitation.wave, form=form, problem=problem,
+                           problem_field=problem_field,
                            last=outcome_names().get(last, ""),
                            when=lambda t: _local(study, t)), (400 if problem else 200)
 
