@@ -440,7 +440,7 @@ def _single_answers(
     pairs = each(Response.answers).table_valued("key", "value").alias("pair")
     # jsonb's text ('"agree"', '7', '["a", "b"]'), or as _answer's JSON_QUOTE(JSON_EXTRACT())
     value = cast(pairs.c.value, String) if postgresql else func.json_quote(pairs.c.value)
-    value = value.label("answer")  # not "value": the breakdown's column has that name
+    value = value.label("answer")  # not "value": jsonb_each's own column has that name
     counted = (
         select(_group(dim), Response.instrument_version, pairs.c.key.label("question"),
                value, func.count())

@@ -50,14 +50,15 @@ def _score(who: str, order: str) -> str:
 
 
 def _change(who: str) -> str:
-    """First and last score in (date, id) order, as reports.queries.workability_changes."""
+    """First and last score in (date, id) order, as reports.queries.workability_changes.
+    Simple CASEs, so the count and each end are worked out once (a searched CASE would run
+    each subquery again in every branch)."""
     first = _score(who, "a.appointment_on, a.id")
     last = _score(who, "a.appointment_on DESC, a.id DESC")
-    scores = f"""(SELECT count(a.workability) FROM appointments a
-                 WHERE a.participant_id = {who})"""
-    return f"""(CASE WHEN {scores} = 0 THEN 'none' WHEN {scores} = 1 THEN 'single'
-                 WHEN {last} > {first} THEN 'improved'
-                 WHEN {last} < {first} THEN 'deteriorated' ELSE 'same' END)"""
+    return f"""(SELECT CASE count(a.workability) WHEN 0 THEN 'none' WHEN 1 THEN 'single'
+                   ELSE CASE sign({last} - {first}) WHEN 1 THEN 'improved'
+                        WHEN -1 THEN 'deteriorated' ELSE 'same' END END
+                FROM appointments a WHERE a.participant_id = {who})"""
 
 
 PG_FUNCTION = f"""
