@@ -185,10 +185,11 @@ def call(slug: str, invitation_id: int):
             problem = _call_problem(str(exc), example)
             # A missing or impossible date or time is shown at its field too, and the
             # summary links to it (the design system's error pattern).
-            field = {"date": form.call_back_on, "time": form.call_back_time}.get(str(exc))
-            if field is not None:
+            at_fault = {"date": (form.call_back_on, "call_back_on-day"),
+                        "time": (form.call_back_time, "call_back_time")}.get(str(exc))
+            if at_fault is not None:
+                field, problem_field = at_fault
                 field.errors = [problem]
-                problem_field = "call_back_on-day" if field is form.call_back_on else field.id
         else:
             participant = invitation.participant
             audit.record(db(), now(), current_user(), "call_attempt", study=study.slug,
