@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,13 +39,22 @@ class DispatchReport:
 
 
 def dispatch(
-    session_factory: sessionmaker, now: datetime, settings: Settings, mailer: Mailer
+    session_factory: sessionmaker,
+    now: datetime,
+    settings: Settings,
+    mailer: Mailer,
+    *,
+    stop: threading.Event | None = None,
 ) -> DispatchReport:
+    """One pass. When `stop` is set (the process is shutting down) the pass ends after the
+    transaction in hand: every step is its own short transaction, so what is left is
+    simply done by the next pass, in this process or another."""
     report = DispatchReport()
+    stopping = stop.is_set if stop is not None else (lambda: False)
     with session_factory() as session, session.begin():
         report.closed = invitations.close_expired(session, now)
     after = None  # where the last batch ended: each batch reads on from there
-    while True:
+    while not stopping():
         with session_factory() as session, session.begin():
             result = invitations.issue_due(session, now, settings.secret_key, after=after)
         after = result.last
@@ -52,15 +63,16 @@ def dispatch(
         report.lapsed += result.lapsed
         if result.issued + result.out_of_window + result.lapsed == 0:
             break
-    while True:
+    while not stopping():
         with session_factory() as session, session.begin():
             queued = invitations.queue_reminders(session, now)
         report.reminders += queued
         if not queued:
             break
-    deliver(session_factory, now, settings, mailer, report)
-    report.receipts = notify.poll_receipts(session_factory, now, settings)
-    tidy(session_factory, now, settings, report)
+    deliver(session_factory, now, settings, mailer, report, stopping)
+    if not stopping():
+        report.receipts = notify.poll_receipts(session_factory, now, settings)
+        tidy(session_factory, now, settings, report)
     if any(vars(report).values()):
         log.info("dispatch at %s: %s", now.isoformat(), report)
     return report
@@ -105,6 +117,7 @@ def deliver(
     settings: Settings,
     mailer: Mailer,
     report: DispatchReport,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> None:
     """Send pending messages one invitation at a time, committing after each: over each of
     the wave's channels the participant has (send_channels), by SMTP or GOV.UK Notify.
@@ -115,7 +128,7 @@ def deliver(
     before sending (invitations.cancel_reason): nothing goes to a client who has
     answered, for a closed link, or to an erased address.
     """
-    while True:
+    while not stopping():
         with session_factory() as session, session.begin():
             claimed = invitations.claim_deliveries(session, now, limit=1)
             if not claimed:

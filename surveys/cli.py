@@ -556,10 +556,21 @@ def scheduler_only():
     ext = _extensions()
     click.echo(f"Dispatcher running every {ext['surveys.settings'].dispatch_interval} s; "
                "press Ctrl+C to stop.")
-    scheduler = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
-                               ext["surveys.settings"], ext["surveys.mailer"], blocking=True)
+    dispatcher = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
+                                ext["surveys.settings"], ext["surveys.mailer"], blocking=True)
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+        dispatcher.start()
+    _stop_dispatcher(dispatcher)
+
+
+def _stop_dispatcher(dispatcher) -> None:
+    """End promptly on Ctrl+C or a service manager's signal: the pass in hand stops after
+    its current transaction. One that cannot (a hung mail server) is abandoned after a
+    grace period, with a non-zero exit, rather than holding the process open."""
+    if not dispatcher.stop():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 @click.command("run")
@@ -578,17 +589,17 @@ def run(host: str, port: int, threads: int):
     if not os.environ.get("SURVEYS_BASE_URL"):
         # Links in emails should point at the address actually served.
         ext["surveys.settings"].base_url = f"http://{host}:{port}"
-    scheduler = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
-                               ext["surveys.settings"], ext["surveys.mailer"])
+    dispatcher = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
+                                ext["surveys.settings"], ext["surveys.mailer"])
     server = create_server(app, host=host, port=port, threads=threads)
-    scheduler.start()
+    dispatcher.start()
     click.echo(f"Surveys service running at http://{host}:{port}/ (press Ctrl+C to stop)")
     try:
         server.run()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        scheduler.shutdown(wait=False)
+        _stop_dispatcher(dispatcher)
         ext["surveys.engine"].dispose()
 
 

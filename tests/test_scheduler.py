@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from scheduler.jobs import dispatch
+from scheduler.runner import _tick, make_scheduler
 from surveys.cohort.importer import import_cohort
 from surveys.models import Invitation
 from surveys.studies import resolve_study
@@ -155,3 +157,56 @@ def test_a_reminder_queued_before_the_answer_is_not_sent_and_researchers_see_why
     act_as(staff, session_factory, "researcher")
     html = staff.get("/staff/studies/default/invitations").get_data(as_text=True)
     assert "not sent" in html and "Reminder: already answered" in html
+
+
+class _SignalMidPass:
+    """A mail server that is sent one message, then the process is told to stop (the
+    service manager's signal arrives while the pass is sending)."""
+
+    def __init__(self, mailer, stop: threading.Event, hang: threading.Event | None = None):
+        self.mailer, self.stop, self.hang = mailer, stop, hang
+
+    def send(self, message) -> None:
+        self.mailer.send(message)
+        self.stop.set()
+        if self.hang is not None:  # and the mail server then stops answering
+            self.hang.wait(timeout=10)
+
+
+def test_a_pass_told_to_stop_ends_after_the_message_in_hand_and_the_next_sends_the_rest(
+    session_factory, settings, mailer, smtp, clock
+):
+    load(session_factory, *(person(f"S-{i}", clock().date(), email=f"s{i}@example.org")
+                            for i in range(4)))
+    stop = threading.Event()
+    stopped = dispatch(session_factory, clock(), settings, _SignalMidPass(mailer, stop),
+                       stop=stop)
+    assert (stopped.issued, stopped.sent) == (4, 1)
+    assert len(smtp.messages) == 1
+    rest = dispatch(session_factory, clock(), settings, mailer)
+    assert (rest.issued, rest.sent) == (0, 3)
+    assert sorted(m["To"] for m in smtp.messages) == [f"s{i}@example.org" for i in range(4)]
+
+
+def test_stopping_the_scheduler_waits_for_the_pass_in_hand_but_not_for_ever(
+    session_factory, settings, mailer, smtp, clock
+):
+    load(session_factory, person("W-1", clock().date(), email="w1@example.org"))
+    hang = threading.Event()
+    dispatcher = make_scheduler(session_factory, clock, settings, mailer)
+    hanging = _SignalMidPass(mailer, dispatcher.stop_requested, hang)
+    worker = threading.Thread(target=_tick, args=(dispatcher, session_factory, clock,
+                                                  settings, hanging))
+    worker.start()
+    try:
+        assert dispatcher.stop_requested.wait(timeout=30)  # the pass is sending
+        assert dispatcher.stop(grace=0.2) is False  # a hung send is not waited for
+        hang.set()
+        assert dispatcher.stop(grace=30) is True
+    finally:
+        hang.set()
+        worker.join()
+    assert len(smtp.to("w1@example.org")) == 1
+    # Once stopping, no further pass starts.
+    _tick(dispatcher, session_factory, clock, settings, mailer)
+    assert len(smtp.messages) == 1
