@@ -15,7 +15,7 @@ from typing import Any
 
 # The public names, by the module that defines them.
 _MODULES: dict[str, tuple[str, ...]] = {
-    "analysis.attrition": ("AttritionCheck", "attrition_check"),
+    "analysis.attrition": ("AttritionCheck", "attrition_check", "attrition_check_counts"),
     "analysis.binary": (
         "OutcomeBinary", "OutcomeScale", "PairedBinary", "newcombe_paired_difference",
         "outcome_binary_from_counts", "outcome_scale_from_counts", "paired_binary_from_counts",

@@ -6,7 +6,8 @@ If they did, the matched pairs may not stand for everyone who took part.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,25 +111,43 @@ def attrition_check(
     Flags possible bias when p < alpha or the medians differ by median_gap points or more.
     Either group empty: no test, and a caveat saying the check could not be made.
     """
-    x = np.array([v for v in responders if v is not None], dtype=float)
-    y = np.array([v for v in non_responders if v is not None], dtype=float)
-    med_x = float(np.median(x)) if x.size else None
-    med_y = float(np.median(y)) if y.size else None
-    if x.size == 0 or y.size == 0:
-        untested = "attrition_no_responders" if x.size == 0 else "attrition_no_non_responders"
-        return AttritionCheck(int(x.size), int(y.size), med_x, med_y, None, None, None, False,
+    return attrition_check_counts(
+        Counter(v for v in responders if v is not None),
+        Counter(v for v in non_responders if v is not None),
+        alpha=alpha, median_gap=median_gap, seed=seed, exact_budget=exact_budget)
+
+
+def attrition_check_counts(
+    responders: Mapping[float, int],
+    non_responders: Mapping[float, int],
+    *,
+    alpha: float = ALPHA,
+    median_gap: float = MEDIAN_GAP,
+    seed: int = SEED,
+    exact_budget: int = EXACT_BUDGET,
+) -> AttritionCheck:
+    """attrition_check on how many of each group had each score ({score: number}; a None
+    score is not counted): what a database's GROUP BY gives, so that a million clients'
+    scores need never be listed one by one. The same result as attrition_check."""
+    counted_x = {v: n for v, n in responders.items() if v is not None and n}
+    counted_y = {v: n for v, n in non_responders.items() if v is not None and n}
+    values = np.array(sorted({*counted_x, *counted_y}), dtype=float)
+    in_x = np.array([counted_x.get(v, 0) for v in values.tolist()], dtype=np.int64)
+    in_y = np.array([counted_y.get(v, 0) for v in values.tolist()], dtype=np.int64)
+    n_x, n_y = int(in_x.sum()), int(in_y.sum())
+    med_x, med_y = _median(values, in_x), _median(values, in_y)
+    if n_x == 0 or n_y == 0:
+        untested = "attrition_no_responders" if n_x == 0 else "attrition_no_non_responders"
+        return AttritionCheck(n_x, n_y, med_x, med_y, None, None, None, False,
                               None, None, False, untested=untested)
-    values = np.unique(np.concatenate([x, y]))
-    in_x = np.array([np.count_nonzero(x == v) for v in values], dtype=np.int64)
-    in_y = np.array([np.count_nonzero(y == v) for v in values], dtype=np.int64)
     p, exact, n_resamples, se = mann_whitney_p(in_x, in_y, alpha=alpha, seed=seed,
                                                exact_budget=exact_budget)
     y_below = np.concatenate([[0], np.cumsum(in_y)[:-1]])
     u = float(np.sum(in_x * (2 * y_below + in_y))) / 2
     assert med_x is not None and med_y is not None
     return AttritionCheck(
-        n_responders=int(x.size),
-        n_non_responders=int(y.size),
+        n_responders=n_x,
+        n_non_responders=n_y,
         median_responders=med_x,
         median_non_responders=med_y,
         statistic=u,
@@ -140,6 +159,18 @@ def attrition_check(
         may_bias=p < alpha or abs(med_x - med_y) >= median_gap,
         standard_error=se,
     )
+
+
+def _median(values: np.ndarray, counts: np.ndarray) -> float | None:
+    """The median of `counts[i]` copies of each `values[i]` (sorted), as numpy.median gives
+    it: the middle score, or the mean of the middle two."""
+    n = int(counts.sum())
+    if n == 0:
+        return None
+    ends = np.cumsum(counts)  # the scores up to each value, in order
+    low = values[int(np.searchsorted(ends, (n - 1) // 2, side="right"))]
+    high = values[int(np.searchsorted(ends, n // 2, side="right"))]
+    return float((low + high) / 2)
 
 
 def mann_whitney_p(

@@ -13,7 +13,9 @@ study's disclosure rule is applied to every table (surveys.reports.table.publish
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter, defaultdict
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -549,20 +551,54 @@ def linkage_table(study: Study, linkage: dict, language: str) -> Table:
 
 @lru_cache(maxsize=128)
 def _attrition(counts: frozenset):
-    """analysis.attrition_check on grouped counts ((answered, score), n); the same counts
-    always give the same result (its permutations are seeded), so it is computed once."""
-    from analysis.attrition import attrition_check
+    """analysis.attrition_check_counts on grouped counts ((answered, score), n); the same
+    counts always give the same result (its permutations are seeded), so it is computed
+    once."""
+    from analysis.attrition import attrition_check_counts
 
-    responders = [s for (r, s), n in counts if r for _ in range(n)]
-    others = [s for (r, s), n in counts if not r for _ in range(n)]
-    return attrition_check(sorted(responders, key=_none_last), sorted(others, key=_none_last))
-
-
-def _none_last(score):
-    return (score is None, score or 0)
+    groups: dict[bool, Counter] = {True: Counter(), False: Counter()}
+    for (answered, score), n in counts:
+        groups[bool(answered)][score] += n
+    return attrition_check_counts(groups[True], groups[False])
 
 
-def attrition_table(session: Session, study: Study, wave: Wave, language: str) -> Table:
+class _InHand(Executor):
+    """Runs what it is given at once, in this thread (the attrition table on its own)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+
+_IN_HAND = _InHand()
+
+
+def _attrition_scales(study: Study) -> list:
+    """The measures the attrition check compares: scales with a stored baseline, in the
+    study's order."""
+    return [m for m in study.measures if m.kind == "scale" and m.baseline]
+
+
+def start_attrition_checks(session: Session, study: Study, wave: Wave,
+                           pool: Executor) -> list[Future]:
+    """Count the scores the attrition check compares and start its tests on `pool`, one per
+    measure. Their regroupings are the report's longest computation and NumPy samples them
+    without holding the interpreter lock, so started first they run while the database
+    works out the rest of the report (and, on two cores, beside one another)."""
+    scales = _attrition_scales(study)
+    all_counts = queries.end_scores_by_response(
+        session, study, wave, [participant_baseline(m) for m in scales])
+    return [pool.submit(_attrition, frozenset(counts.items())) for counts in all_counts]
+
+
+def attrition_table(session: Session, study: Study, wave: Wave, language: str,
+                    checks: list[Future] | None = None) -> Table:
+    """The attrition check's table; `checks` are its tests if already started
+    (start_attrition_checks), else they are worked out here."""
     columns = [
         Column("responders", t(N_("Answered: number with a score"), language), COUNT),
         Column("responders_median", t(N_("Answered: median score"), language), NUMBER, 1),
@@ -585,13 +621,12 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
                        "it."), language, wave=wave_name(wave.code, wave.label, language)),
     )
     tested = True
-    # The scale measures with a stored baseline, in the study's order.
-    scales = [m for m in study.measures if m.kind == "scale" and m.baseline]
-    all_counts = queries.end_scores_by_response(
-        session, study, wave, [participant_baseline(m) for m in scales])
-    for item, counts in zip(scales, all_counts, strict=True):
+    scales = _attrition_scales(study)
+    if checks is None:
+        checks = start_attrition_checks(session, study, wave, _IN_HAND)
+    for item, running in zip(scales, checks, strict=True):
+        check = running.result()
         measure, name = item.key, measure_label(item, language)
-        check = _attrition(frozenset(counts.items()))
         table.rows.append(Row(measure, name, {
             "responders": check.n_responders,
             "responders_median": check.median_responders,
@@ -633,13 +668,14 @@ def attrition_table(session: Session, study: Study, wave: Wave, language: str) -
 def missing_section(
     session: Session, study: Study, follow_up: Wave, language: str,
     breakdown: Breakdown | None, statuses: dict, linkage: dict,
+    attrition: list[Future] | None = None,
 ) -> Section:
     section = Section("missing", t(N_("Who is missing"), language))
     section.tables.extend(response_rate_table(study, statuses, language, breakdown))
     section.tables.append(linkage_table(study, linkage, language))
     # The check compares stored scale values; a study with none has no attrition table.
-    if any(m.kind == "scale" and m.baseline for m in study.measures):
-        section.tables.append(attrition_table(session, study, follow_up, language))
+    if _attrition_scales(study):
+        section.tables.append(attrition_table(session, study, follow_up, language, attrition))
     return section
 
 
@@ -663,16 +699,24 @@ def evaluation_report(
 ) -> dict[str, Any]:
     """The report; `evaluator=True` for evaluators' eyes (the evaluator rule, on top of the
     publication rule when both apply); researchers, admins and the CLI see exact figures."""
-    wave_by_code(study, follow_up)  # an unknown follow-up wave fails before any work
+    follow_wave = wave_by_code(study, follow_up)  # an unknown wave fails before any work
     split = Breakdown(breakdown, language, tuple(study.arms or ())) if breakdown else None
     dim = queries.dimension(study, breakdown)  # a column of participants
-    return _report(session, study, follow_up, language, publication, breakdown, evaluator,
-                   split, dim)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                            thread_name_prefix="attrition") as pool:
+        # Started first, worked out while the rest is counted (start_attrition_checks); if
+        # counting fails here, the missing section tries again and says what failed.
+        attrition = (_guarded_section(session, "attrition check", language,
+                                      lambda: start_attrition_checks(session, study,
+                                                                     follow_wave, pool))
+                     if _attrition_scales(study) else None)
+        return _report(session, study, follow_up, language, publication, breakdown,
+                       evaluator, split, dim, attrition)
 
 
 def _report(session: Session, study: Study, follow_up: str, language: str, publication: bool,
-            breakdown: str | None, evaluator: bool, split: Breakdown | None, dim
-            ) -> dict[str, Any]:
+            breakdown: str | None, evaluator: bool, split: Breakdown | None, dim,
+            attrition: list[Future] | None) -> dict[str, Any]:
     follow_wave = wave_by_code(study, follow_up)
 
     statuses = queries.invitation_statuses(session, study, dim)
@@ -727,7 +771,7 @@ def _report(session: Session, study: Study, follow_up: str, language: str, publi
             lambda: comparison_section(paired, language, caveats_from=published_paired),
             t(N_("Comparison of arms"), language)))
     sections.append(_guarded_section(session, "missing", language, lambda: missing_section(
-        session, study, follow_wave, language, split, statuses, linkage),
+        session, study, follow_wave, language, split, statuses, linkage, attrition),
         t(N_("Who is missing"), language)))
     shield = None
     if evaluator:

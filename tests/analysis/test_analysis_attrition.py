@@ -92,3 +92,31 @@ def test_empty_group():
     assert check.p is None and check.method is None and not check.may_bias
     assert check.median_responders == 5.5 and check.median_non_responders is None
     assert [c.code for c in check.caveats()] == ["attrition_no_non_responders"]
+
+
+def test_counts_give_numpys_medians_scipys_u_and_the_same_check_as_listed_scores():
+    """attrition_check_counts takes {score: number} as the database groups them; its medians
+    and U are checked against numpy and SciPy on the scores listed one by one."""
+    import numpy as np
+
+    from analysis import attrition_check_counts
+
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        x = rng.integers(0, 11, int(rng.integers(1, 40))).tolist()
+        y = (rng.integers(0, 11, int(rng.integers(1, 60))) / (2 if trial % 3 == 0 else 1)).tolist()
+        counted = attrition_check_counts(
+            {v: x.count(v) for v in set(x)} | {None: 3}, {v: y.count(v) for v in set(y)})
+        assert counted.median_responders == float(np.median(x))
+        assert counted.median_non_responders == float(np.median(y))
+        assert counted.statistic == stats.mannwhitneyu(x, y).statistic
+        assert counted == attrition_check([*x, None], y)
+
+
+def test_counts_with_an_empty_group_are_not_tested():
+    from analysis import attrition_check_counts
+
+    check = attrition_check_counts({4: 2, None: 5}, {3: 0})
+    assert (check.n_responders, check.n_non_responders, check.p) == (2, 0, None)
+    assert check.median_responders == 4 and check.median_non_responders is None
+    assert check.untested == "attrition_no_non_responders"

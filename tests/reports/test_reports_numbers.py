@@ -31,6 +31,26 @@ def test_a_failing_section_is_reported_and_the_rest_of_the_report_stands(
     assert find_table(report, "paired-change")["rows"]  # the rest is there
 
 
+def test_the_attrition_check_started_early_fails_like_any_section(
+    demo_sessions, monkeypatch, caplog
+):
+    """Its scores are counted before the rest of the report (so that its tests run while the
+    rest is counted); a failure there still reaches only the missing section."""
+    from surveys.reports import queries
+
+    def broken(*args, **kwargs):
+        raise ValueError("no scores to compare")
+
+    monkeypatch.setattr(queries, "end_scores_by_response", broken)
+    with demo_sessions() as session:
+        report = evaluation.evaluation_report(session, demo_study(session))
+    missing = section(report, "missing")
+    assert [t["id"] for t in missing["tables"]] == []
+    assert "could not be worked out" in missing["caveats"][0]
+    assert "attrition check could not be computed" in caplog.text
+    assert find_table(report, "paired-change")["rows"]
+
+
 def test_json_and_csv_carry_full_precision(demo_sessions):
     with demo_sessions() as session:
         report = paired_report(session, demo_study(session), "wave2")
