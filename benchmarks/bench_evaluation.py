@@ -197,6 +197,10 @@ def ours(url: str, slug: str, repeats: str) -> dict:
     engine = make_engine(url)
     factory = make_session_factory(engine)
     app = create_app({"SETTINGS": settings, "ENGINE": engine})
+    # As the serving processes do once the app is made (surveys.wsgi, `surveys run`).
+    from surveys.heap import freeze_startup_objects
+
+    freeze_startup_objects()
     seconds: dict = {}
     numbers: dict = {}
     with app.app_context():

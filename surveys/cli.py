@@ -592,6 +592,9 @@ def run(host: str, port: int, threads: int):
     dispatcher = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
                                 ext["surveys.settings"], ext["surveys.mailer"])
     server = create_server(app, host=host, port=port, threads=threads)
+    from surveys.heap import freeze_startup_objects
+
+    freeze_startup_objects()
     dispatcher.start()
     click.echo(f"Surveys service running at http://{host}:{port}/ (press Ctrl+C to stop)")
     try:

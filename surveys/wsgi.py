@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from surveys import create_app
+from surveys.heap import freeze_startup_objects
 from surveys.settings import SettingsError
 
 try:
@@ -20,6 +21,7 @@ except SettingsError as exc:
     # Refuse to start, in one line (gunicorn then stops: "App failed to load").
     print(f"Error: {exc.format_message()}", file=sys.stderr, flush=True)
     sys.exit(4)  # gunicorn's APP_LOAD_ERROR: the master halts instead of respawning workers
+freeze_startup_objects()
 
 
 @app.get("/healthz")

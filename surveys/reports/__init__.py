@@ -16,11 +16,28 @@ from typing import Any
 
 def cell_text(value: Any, column: dict) -> str:
     """A cell as a reader sees it (used by the page and the standalone HTML)."""
-    from surveys.reports.table import Column, display
+    from surveys.reports.table import display
 
-    return display(value, Column(column["key"], column["label"], column["kind"],
-                                 column.get("decimals", 0), column.get("low_base", False),
-                                 column.get("p_value", False)))
+    return display(value, _column(column))
+
+
+def _column(column: dict):
+    from surveys.reports.table import Column
+
+    return Column(column["key"], column["label"], column["kind"], column.get("decimals", 0),
+                  column.get("low_base", False), column.get("p_value", False))
+
+
+def row_cells(row: dict, columns: list[dict]) -> list[tuple[bool, str, str]]:
+    """(numeric, column key, text) for each cell of a table row, as cell_text shows it: the
+    page's table macro reads these instead of looking each cell up, so that a breakdown by
+    97 sites (some 20,000 cells) renders in a fraction of the time."""
+    from surveys.reports.table import TEXT, display
+
+    cells = row["cells"]
+    return [(column["kind"] != TEXT, column["key"], display(cells.get(column["key"]),
+                                                            _column(column)))
+            for column in columns]
 
 
 def chart_models(report: dict) -> dict:
@@ -37,4 +54,4 @@ def render_html(report: dict) -> str:
 
     with force_locale(report["language"]):
         return render_template("pages/reports/evaluation_standalone.html", report=report,
-                               charts=chart_models(report), cell_text=cell_text)
+                               charts=chart_models(report), row_cells=row_cells)

@@ -454,12 +454,12 @@ def render_html(report: dict, language: str = "en") -> str:
     from flask import render_template
     from flask_babel import force_locale
 
-    from surveys.reports import cell_text
+    from surveys.reports import row_cells
     from surveys.reports.arm_tables import page_model
 
     with force_locale(language):
         # A file on its own: the charts' styles travel inside it.
         styles = (Path(__file__).resolve().parents[1] / "static" / "app.css").read_text()
         return render_template("pages/reports/paired_standalone.html", report=report,
-                               arms=page_model(report, language), cell_text=cell_text,
+                               arms=page_model(report, language), row_cells=row_cells,
                                styles=styles)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from surveys import audit
 from surveys.models import Participant, Study
-from surveys.reports import cell_text, chart_models
+from surveys.reports import chart_models, row_cells
 from surveys.reports.breakdowns import DIMENSION_LABELS
 from surveys.reports.evaluation import APPOINTMENT_BREAKDOWNS
 from surveys.reports.paired_change import paired_report, render_csv
@@ -126,7 +126,7 @@ def evaluation(slug: str):
     study, report, options = _evaluation(slug, "html")
     return render_template(
         "pages/reports/evaluation.html", study=study, report=report, params=_params(options),
-        charts=chart_models(report), cell_text=cell_text, waves=_wave_names(study),
+        charts=chart_models(report), row_cells=row_cells, waves=_wave_names(study),
         breakdowns=[(k, str(v)) for k, v in BREAKDOWN_NAMES.items()
                     if (k not in APPOINTMENT_BREAKDOWNS or has_appointments(db(), study))
                     and (k != "arm" or study.arms)],
@@ -214,7 +214,7 @@ def paired(slug: str):
         csv_params["publication"] = 1
     return render_template(
         "pages/reports/paired.html", study=study, report=report, arms=arms,
-        cell_text=cell_text, waves=_wave_names(study),
+        row_cells=row_cells, waves=_wave_names(study),
         breakdown=request.args.get("breakdown") or None,
         comparison_csv_url=url_for("reports.comparison_csv", slug=study.slug, **csv_params)
         if arms else None)
