@@ -144,10 +144,16 @@ class Table:
     # Building ---------------------------------------------------------------------------
 
     def row(self, key: str) -> Row:
-        for row in self.rows:
-            if row.key == key:
-                return row
-        raise KeyError(f"table {self.id} has no row {key!r}")
+        # Looked up for every cell filled (a table by site fills 20,000): by key, from an
+        # index made again whenever rows have been added since.
+        index = self.__dict__.get("_rows_by_key")
+        if index is None or index[0] != len(self.rows):
+            index = (len(self.rows), {r.key: r for r in reversed(self.rows)})
+            self.__dict__["_rows_by_key"] = index
+        found = index[1].get(key)
+        if found is None:
+            raise KeyError(f"table {self.id} has no row {key!r}")
+        return found
 
     def value(self, row_key: str, column_key: str) -> Any:
         return self.row(row_key).cells.get(column_key)
