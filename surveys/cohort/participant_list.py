@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from surveys.list_pages import PAGE_SIZE, ListPage, page_count
 from surveys.models import (
     DeliveryStatus,
     Invitation,
@@ -25,7 +26,6 @@ from surveys.models import (
 )
 from surveys.models.message import undelivered
 
-PAGE_SIZE = 50
 SORTS = ("reference", "site", "completed_on")
 # The reference alphabet of the cohort import (contracts s. 2).
 REF_SEARCH = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -133,20 +133,8 @@ def _ordered(query: Select, sort: str) -> Select:
     return query.order_by(Participant.ref)
 
 
-@dataclass(frozen=True)
-class ParticipantPage:
-    rows: list[Participant]
-    total: int  # participants matching the filters
-    page: int
-    pages: int
-
-    @property
-    def first(self) -> int:  # position of the first row shown (1-based), 0 when none
-        return (self.page - 1) * PAGE_SIZE + 1 if self.rows else 0
-
-    @property
-    def last(self) -> int:
-        return (self.page - 1) * PAGE_SIZE + len(self.rows)
+class ParticipantPage(ListPage[Participant]):
+    """A page of the participant list."""
 
 
 def count(session: Session, study: Study, filters: Filters) -> int:
@@ -157,7 +145,7 @@ def count(session: Session, study: Study, filters: Filters) -> int:
 def page_of(session: Session, study: Study, filters: Filters, page: int) -> ParticipantPage:
     """One page of the filtered list; BadFilter("bad_page") for a page beyond the last."""
     total = count(session, study, filters)
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = page_count(total)
     if not 1 <= page <= pages:
         raise BadFilter("bad_page", pages=pages)
     rows = session.scalars(_ordered(filtered(study, filters), filters.sort)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from surveys.invitations import windows
+from surveys.list_pages import PAGE_SIZE, ListPage, page_count
 from surveys.models import (
     CallAttempt,
     CallOutcome,
@@ -28,7 +29,6 @@ from surveys.models import (
     Wave,
 )
 
-PAGE_SIZE = 50
 # Outcomes after which nobody calls again (they count in the report's funnel).
 FINAL = (CallOutcome.REFUSED, CallOutcome.WRONG_NUMBER)
 
@@ -50,12 +50,8 @@ class CallRow:
     closes_on: date | None
 
 
-@dataclass(frozen=True)
-class CallPage:
-    rows: list[CallRow]
-    total: int
-    page: int
-    pages: int
+class CallPage(ListPage[CallRow]):
+    """A page of a call list."""
 
 
 def telephone_waves(study: Study) -> list[Wave]:
@@ -85,7 +81,7 @@ def _list(session: Session, wave: Wave, lower: datetime | None, upper: datetime,
     if lower is not None:
         condition.append(Invitation.next_call_at > lower)
     total = session.scalar(select(func.count()).select_from(Invitation).where(*condition)) or 0
-    pages = max(1, -(-total // size))
+    pages = page_count(total, size)
     page = min(max(page, 1), pages)
     found = session.execute(
         select(Invitation.id, Invitation.participant_id, Participant.ref, Participant.phone,
@@ -98,7 +94,7 @@ def _list(session: Session, wave: Wave, lower: datetime | None, upper: datetime,
     last = last_outcomes(session, [row.id for row in found])
     rows = [CallRow(r.id, r.participant_id, r.ref, r.phone, r.calls, wave.max_calls,
                     r.next_call_at, last.get(r.id), r.closes_on) for r in found]
-    return CallPage(rows, total, page, pages)
+    return CallPage(rows, total, page, pages, size)
 
 
 def due_now(session: Session, wave: Wave, now: datetime, page: int = 1,

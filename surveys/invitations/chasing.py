@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from surveys.invitations import windows
+from surveys.list_pages import PAGE_SIZE, ListPage, page_count
 from surveys.models import (
     DeliveryStatus,
     Invitation,
@@ -26,8 +27,6 @@ from surveys.models import (
     Wave,
 )
 from surveys.models.message import undelivered
-
-PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -43,20 +42,8 @@ class OpenRow:
 
 
 @dataclass(frozen=True)
-class OpenPage:
-    rows: list[OpenRow]
-    total: int
-    page: int
-    pages: int
-    reminders: int  # how many reminders the wave has
-
-    @property
-    def first(self) -> int:
-        return (self.page - 1) * PAGE_SIZE + 1 if self.rows else 0
-
-    @property
-    def last(self) -> int:
-        return (self.page - 1) * PAGE_SIZE + len(self.rows)
+class OpenPage(ListPage[OpenRow]):
+    reminders: int = 0  # how many reminders the wave has
 
 
 def _open(wave: Wave):
@@ -81,7 +68,7 @@ def open_page(session: Session, study: Study, wave: Wave, page: int,
     """One page of the wave's open questionnaires, closing soonest first; None for a page
     beyond the last."""
     total = open_count(session, wave)
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = page_count(total)
     if not 1 <= page <= pages:
         return None
     rows = session.execute(_open(wave).order_by(Invitation.closes_on, Invitation.id)

@@ -15,9 +15,9 @@ from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from surveys.cohort.participant_list import REF_SEARCH, BadFilter, ref_conditions
+from surveys.list_pages import PAGE_SIZE, ListPage, page_count
 from surveys.models import DeliveryStatus, Invitation, InvitationStatus, Participant, Study
 
-PAGE_SIZE = 50
 FAILED = "failed"  # the status filter for an email given up after its last retry
 
 
@@ -42,20 +42,9 @@ class Filters:
         return {k: v for k, v in args.items() if v}
 
 
-@dataclass(frozen=True)
-class InvitationPage:
-    rows: list[Invitation]  # with participant and wave loaded
-    total: int
-    page: int
-    pages: int
-
-    @property
-    def first(self) -> int:  # position of the first row shown (1-based), 0 when none
-        return (self.page - 1) * PAGE_SIZE + 1 if self.rows else 0
-
-    @property
-    def last(self) -> int:
-        return (self.page - 1) * PAGE_SIZE + len(self.rows)
+class InvitationPage(ListPage[Invitation]):
+    """A page of the questionnaire list (its invitations with participant and wave
+    loaded)."""
 
 
 def _wave_ids(study: Study, filters: Filters) -> list[int]:
@@ -89,7 +78,7 @@ def count(session: Session, study: Study, filters: Filters) -> int:
 def page_of(session: Session, study: Study, filters: Filters, page: int) -> InvitationPage:
     """One page, latest due first; BadFilter("bad_page") for a page beyond the last."""
     total = count(session, study, filters)
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = page_count(total)
     if not 1 <= page <= pages:
         raise BadFilter("bad_page", pages=pages)
     offset = (page - 1) * PAGE_SIZE

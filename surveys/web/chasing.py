@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from surveys import audit
 from surveys.csv_safety import write_csv
 from surveys.invitations import chasing
+from surveys.list_pages import page_count
 from surveys.models import Wave
 from surveys.studies import waves as wave_names
 from surveys.web.access import study_or_404
@@ -57,7 +58,7 @@ def unanswered(slug: str, code: str):
     page = chasing.open_page(db(), study, wave, _page_number(), now())
     problem = None
     if page is None:
-        pages = max(1, -(-chasing.open_count(db(), wave) // chasing.PAGE_SIZE))
+        pages = page_count(chasing.open_count(db(), wave))
         problem = _("Enter a page number from 1 to %(pages)s", pages=pages)
     return render_template(
         "pages/staff/unanswered.html", study=study, wave=wave, name=wave_name(wave),

@@ -38,6 +38,7 @@ from surveys.cohort import participant_list as plist
 from surveys.cohort import participant_record as record
 from surveys.csv_safety import write_csv
 from surveys.invitations import link_for, windows
+from surveys.list_pages import page_count
 from surveys.models import Invitation, Participant, Study
 from surveys.privacy import erase_outbox_copies, erase_participant, ref_digest
 from surveys.studies import measures
@@ -81,8 +82,8 @@ def index(slug: str):
         filters = filters.checked(study)
         number = _page_number()
         if number is None:
-            raise plist.BadFilter("bad_page", pages=max(
-                1, -(-plist.count(db(), study, filters) // plist.PAGE_SIZE)))
+            raise plist.BadFilter("bad_page",
+                                  pages=page_count(plist.count(db(), study, filters)))
         page = plist.page_of(db(), study, filters, number)
     except plist.BadFilter as exc:
         problem = filter_problem(exc)

@@ -37,6 +37,7 @@ from surveys.cohort.participant_list import BadFilter
 from surveys.csv_rows import CsvFileError
 from surveys.csv_safety import write_csv
 from surveys.invitations import chasing, listing, reschedule_wave, windows
+from surveys.list_pages import page_count
 from surveys.models import (
     Invitation,
     InvitationStatus,
@@ -147,8 +148,8 @@ def cohort(slug: str):
     number = page_number(request.args.get("page", "1"))
     try:
         if number is None:
-            raise plist.BadFilter("bad_page", pages=max(
-                1, -(-plist.count(db(), study, listed) // plist.PAGE_SIZE)))
+            raise plist.BadFilter("bad_page",
+                                  pages=page_count(plist.count(db(), study, listed)))
         page = plist.page_of(db(), study, listed, number)
     except plist.BadFilter as exc:
         arm_problem = arm_problem or filter_problem(exc)
@@ -493,8 +494,7 @@ def invitations(slug: str):
         filters = filters.checked(study)
         number = page_number(args.get("page", "1"))
         if number is None:
-            raise BadFilter("bad_page", pages=max(
-                1, -(-listing.count(db(), study, filters) // listing.PAGE_SIZE)))
+            raise BadFilter("bad_page", pages=page_count(listing.count(db(), study, filters)))
         page = listing.page_of(db(), study, filters, number)
     except BadFilter as exc:
         problem = filter_problem(exc)
