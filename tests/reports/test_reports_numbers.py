@@ -10,45 +10,33 @@ import pytest
 
 import surveys.reports.evaluation as evaluation
 from analysis.rounding import half_up
+from surveys.reports import queries
 from surveys.reports.paired_change import paired_report, render_csv
 from surveys.reports.table import NUMBER, Column, display
 from tests.reports.conftest import demo_study, find_table, section
 
 
+@pytest.mark.parametrize("where, name, logged", [
+    # A section's own failure.
+    (evaluation, "attrition_table", "missing could not be computed"),
+    # The attrition scores are counted before the rest of the report (so that its tests run
+    # while the rest is counted): a failure there still reaches only the missing section.
+    (queries, "end_scores_by_response", "attrition check could not be computed"),
+])
 def test_a_failing_section_is_reported_and_the_rest_of_the_report_stands(
-    demo_sessions, monkeypatch, caplog
+    demo_sessions, monkeypatch, caplog, where, name, logged
 ):
     def broken(*args, **kwargs):
         raise ValueError("each sample in `data` must contain two or more observations")
 
-    monkeypatch.setattr(evaluation, "attrition_table", broken)
+    monkeypatch.setattr(where, name, broken)
     with demo_sessions() as session:
         report = evaluation.evaluation_report(session, demo_study(session))
     missing = section(report, "missing")
     assert missing["tables"] == []
     assert "could not be worked out" in missing["caveats"][0]
-    assert "could not be computed" in caplog.text and "ValueError" in caplog.text
+    assert logged in caplog.text and "ValueError" in caplog.text
     assert find_table(report, "paired-change")["rows"]  # the rest is there
-
-
-def test_the_attrition_check_started_early_fails_like_any_section(
-    demo_sessions, monkeypatch, caplog
-):
-    """Its scores are counted before the rest of the report (so that its tests run while the
-    rest is counted); a failure there still reaches only the missing section."""
-    from surveys.reports import queries
-
-    def broken(*args, **kwargs):
-        raise ValueError("no scores to compare")
-
-    monkeypatch.setattr(queries, "end_scores_by_response", broken)
-    with demo_sessions() as session:
-        report = evaluation.evaluation_report(session, demo_study(session))
-    missing = section(report, "missing")
-    assert [t["id"] for t in missing["tables"]] == []
-    assert "could not be worked out" in missing["caveats"][0]
-    assert "attrition check could not be computed" in caplog.text
-    assert find_table(report, "paired-change")["rows"]
 
 
 def test_json_and_csv_carry_full_precision(demo_sessions):
