@@ -50,9 +50,11 @@ class Dispatcher:
 
 def _tick(dispatcher: Dispatcher, session_factory: sessionmaker, clock: Clock,
           settings: Settings, mailer: Mailer):
-    if dispatcher.stop_requested.is_set():
-        return
     with dispatcher.passing:
+        # Checked once the lock is held: a tick that starts while stop() is waiting for the
+        # lock must not begin a pass after stop() has returned.
+        if dispatcher.stop_requested.is_set():
+            return
         try:
             dispatch(session_factory, clock(), settings, mailer,
                      stop=dispatcher.stop_requested)
