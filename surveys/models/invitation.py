@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveys.db import Base
@@ -73,6 +73,10 @@ class Invitation(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Kept by PostgreSQL's triggers for the report's counts (migration 0018), never set here:
+    # whether this participant submitted a response to this wave, and the last call's outcome.
+    answered: Mapped[bool] = mapped_column(default=False, server_default=false())
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
 
     participant = relationship("Participant")
     wave = relationship("Wave")

@@ -38,6 +38,7 @@ from surveys.reports.breakdowns import (
     group_value,
 )
 from surveys.reports.build import ALL_COUNT, TOTAL, Category, Net, crosstab, frequency, t
+from surveys.reports.kept import reading_kept_counts
 from surveys.reports.methods import method_text
 from surveys.reports.paired_change import (
     baseline_at_end_of_intervention,
@@ -702,8 +703,9 @@ def evaluation_report(
     follow_wave = wave_by_code(study, follow_up)  # an unknown wave fails before any work
     split = Breakdown(breakdown, language, tuple(study.arms or ())) if breakdown else None
     dim = queries.dimension(study, breakdown)  # a column of participants
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                            thread_name_prefix="attrition") as pool:
+    with (reading_kept_counts(session, study, breakdown),
+          ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                             thread_name_prefix="attrition") as pool):
         # Started first, worked out while the rest is counted (start_attrition_checks); if
         # counting fails here, the missing section tries again and says what failed.
         attrition = (_guarded_section(session, "attrition check", language,

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from surveys import i18n
 from surveys.i18n import translate
 from surveys.models import Measure, Participant, Response, Study
+from surveys.reports.kept import kept_for
+from surveys.reports.queries import kept_pairs
 from surveys.studies import wave_by_code
 from surveys.studies.measures import (
     better_value,
@@ -55,6 +57,11 @@ def baseline_description(study: Study) -> str:
 def _counts(session: Session, wave_id: int, linked: int | None = None) -> tuple[int, int]:
     """(responses, linked) of a wave. Given `linked` (already counted by the paired query),
     only the unlinked ones are counted: an index range over participant_id IS NULL."""
+    kept = kept_for(session, wave_id=wave_id)
+    if kept:
+        reasons = {reason: n for _, w, reason, _, _, n in kept.rows("linkage")
+                   if w == str(wave_id)}
+        return sum(reasons.values()), reasons.get("linked", 0)
     if linked is not None:
         unlinked = session.scalar(
             select(func.count()).where(Response.wave_id == wave_id,
@@ -87,6 +94,14 @@ def paired_score_counts(
     pairs = {m.key: response_pair(m) for m in measures}
     out: dict[str, list[tuple]] = {key: [] for key in pairs}
     if not pairs:
+        return out
+    kept = kept_for(session, wave_id=wave_id)
+    if kept:  # the kept pairs have either value; the rest of the linked have neither
+        _, linked = _counts(session, wave_id)
+        for m in measures:
+            rows = [(b, f, n) for _, (_, _, b, f), n in kept_pairs(kept, wave_id, m.slot)]
+            neither = linked - sum(n for _, _, n in rows)
+            out[m.key] = rows + ([(None, None, neither)] if neither else [])
         return out
     if session.get_bind().dialect.name != "postgresql":
         for key, (baseline, follow) in pairs.items():

@@ -820,7 +820,11 @@ def clients(session: Session, study: Study) -> int:
     from sqlalchemy import func, select
 
     from surveys.models import Participant
+    from surveys.reports.kept import kept_for
 
+    kept = kept_for(session, study.id)
+    if kept:
+        return kept.total("people")
     return session.scalar(select(func.count()).select_from(Participant)
                           .where(Participant.study_id == study.id)) or 0
 

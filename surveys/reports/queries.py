@@ -40,6 +40,7 @@ from surveys.models import (
     Study,
     Wave,
 )
+from surveys.reports.kept import NO_BREAKDOWN, KeptCounts, kept_for
 
 SUBMITTED = "submitted"
 # How calling ended for a telephone wave's unanswered questionnaire (invitation_statuses).
@@ -111,8 +112,9 @@ class Dimension:
     0017): before, a breakdown by them built a temporary table from every appointment and
     joined it in each statement (decision 0013)."""
 
-    def __init__(self, study: Study, column) -> None:
+    def __init__(self, study: Study, key: str, column) -> None:
         self.study = study
+        self.key = key
         self.column = column
 
 
@@ -129,7 +131,21 @@ def dimension(study: Study, key: str | None) -> Dimension | None:
     column = {"site": Participant.site, "language": Participant.language,
               "arm": Participant.arm, "channel": Participant.main_channel,
               "appointments": cast(Participant.appointments_attended, String)}[key]
-    return Dimension(study, column)
+    return Dimension(study, key, column)
+
+
+def _kept(session: Session, study_id: int, dim: Dimension | None = None):
+    """The kept counts of the study being read (reports.kept), and the breakdown's name
+    in them; None when counting from rows."""
+    kept = kept_for(session, study_id)
+    return (kept, dim.key if dim is not None else NO_BREAKDOWN) if kept else (None, None)
+
+
+def _kept_by_group(kept: KeptCounts, figure: str, dim_key: str, key=lambda row: row[1]):
+    out: dict = defaultdict(int)
+    for row in kept.rows(figure, dim_key):
+        out[(row[0], key(row))] += row[-1]
+    return dict(out)
 
 
 def _group(dim: Dimension | None):
@@ -156,6 +172,9 @@ def _grouped(query: Select, dim: Dimension | None, participant_id, *keys, outer:
 
 def group_people(session: Session, dim: Dimension) -> dict[Any, int]:
     """Participants of the study per breakdown group."""
+    kept, key = _kept(session, dim.study.id, dim)
+    if kept:
+        return {g: n for (g, _), n in _kept_by_group(kept, "people", key).items()}
     query = (select(dim.column, func.count()).where(Participant.study_id == dim.study.id)
              .group_by(dim.column))
     return {value: int(n) for value, n in session.execute(query)}
@@ -178,6 +197,9 @@ def site_referrals(session: Session, study: Study) -> list[SiteReferral]:
 
 
 def completers_per_site(session: Session, study: Study) -> dict[str, int]:
+    kept, _ = _kept(session, study.id)
+    if kept:
+        return {g: n for (g, _), n in _kept_by_group(kept, "people", "site").items()}
     rows = session.execute(
         select(Participant.site, func.count())
         .where(Participant.study_id == study.id)
@@ -192,6 +214,9 @@ def completers_per_site(session: Session, study: Study) -> dict[str, int]:
 def has_appointments(session: Session, study: Study) -> bool:
     """Whether any appointment is recorded for the study's participants (a study that
     loaded no appointments file has none: its report leaves the intervention section out)."""
+    kept, _ = _kept(session, study.id)
+    if kept:
+        return kept.total("with_appts") > 0
     found = session.scalar(
         select(Appointment.id).join(Participant, Participant.id == Appointment.participant_id)
         .where(Participant.study_id == study.id).limit(1)
@@ -202,6 +227,9 @@ def has_appointments(session: Session, study: Study) -> bool:
 def appointments_per_completer(
     session: Session, study: Study, dim: Dimension | None
 ) -> dict[tuple[Any, int], int]:
+    kept, key = _kept(session, study.id, dim)
+    if kept:
+        return _kept_by_group(kept, "attended", key, lambda row: int(row[1]))
     attended = Participant.appointments_attended  # kept by the triggers of migration 0017
     query = (
         select(_group(dim), attended, func.count())
@@ -216,6 +244,10 @@ def appointment_counts(
 ) -> tuple[dict[tuple[Any, str], int], dict[tuple[Any, str], int]]:
     """Scheduled appointments of the study's completers by attendance, and by channel: one
     pass over the appointments (grouped by both, a few dozen groups) for the two tables."""
+    kept, key = _kept(session, study.id, dim)
+    if kept:
+        return (_kept_by_group(kept, "appt", key),
+                _kept_by_group(kept, "appt", key, lambda row: row[2]))
     query = (
         select(_group(dim), Appointment.attendance, Appointment.channel, func.count())
         .select_from(Appointment)
@@ -240,6 +272,10 @@ def clients_with_appointments(
     Participants with any appointment (a semi-join on the appointments index), not distinct
     participant ids of every appointment (a sort of them all).
     """
+    kept, key = _kept(session, study.id, dim)
+    if kept:
+        found = {g: n for (g, _), n in _kept_by_group(kept, "with_appts", key).items()}
+        return found if dim is not None else {None: found.get(None, 0)}
     scheduled = select(Appointment.id).where(
         Appointment.participant_id == Participant.id).exists()
     query = (
@@ -305,6 +341,9 @@ def workability_first_to_last(
     """Clients by change in work ability from their first to their last recorded score
     (`workability_changes`, kept on participants: one pass over participants, not a sort
     of every appointment)."""
+    kept, key = _kept(session, study.id, dim)
+    if kept:
+        return _kept_by_group(kept, "workability", key)
     category = Participant.workability_change
     query = (
         select(_group(dim), category, func.count())
@@ -382,7 +421,10 @@ def answer_groups_many(
     out: list[list[tuple[Any, str, dict[str, Any], int]]] = [[] for _ in question_sets]
     singles = list(dict.fromkeys(qs[0] for qs in question_sets if len(qs) == 1))
     if singles:
-        for k, rows in _single_answers(session, singles, submitted, dim).items():
+        kept, key = _kept(session, wave.study_id, dim)
+        found = (_kept_single_answers(kept, wave, singles, key) if kept
+                 else _single_answers(session, singles, submitted, dim))
+        for k, rows in found.items():
             for i, qs in enumerate(question_sets):
                 if len(qs) == 1 and qs[0] == k:
                     out[i] = rows
@@ -469,6 +511,27 @@ def _single_answers(
     return out
 
 
+def _kept_single_answers(
+    kept: KeptCounts, wave: Wave, question_ids: list[str], dim_key: str
+) -> dict[str, list[tuple[Any, str, dict[str, Any], int]]]:
+    """`_single_answers` from the kept counts: each (question, answer) as stored, and the
+    submitted responses per group and version ("answer", "responses")."""
+    wave_key, wanted = str(wave.id), set(question_ids)
+    out: dict[str, list] = {q: [] for q in question_ids}
+    answered: dict[tuple[str, Any, str], int] = defaultdict(int)
+    for g, w, version, q, text_value, n in kept.rows("answer", dim_key):
+        if w == wave_key and q in wanted:
+            out[q].append((g, version, {q: parse_stored(text_value)}, n))
+            answered[(q, g, version)] += n
+    for g, w, version, _, _, n in kept.rows("responses", dim_key):
+        if w == wave_key:
+            for q in question_ids:
+                missing = n - answered.get((q, g, version), 0)
+                if missing:
+                    out[q].append((g, version, {q: None}, missing))
+    return out
+
+
 # Who is missing -------------------------------------------------------------------------
 
 
@@ -480,6 +543,10 @@ def invitation_statuses(
     "opted_out"; one they answered counts as answered. A telephone wave's unanswered
     questionnaire that calling gave up on has the reason: "refused", "wrong_number" or
     "not_reached" (the wave's most calls made), from its last call (issue 14)."""
+    kept, key = _kept(session, study.id, dim)
+    if kept:
+        codes = {str(w.id): w.code for w in study.waves}
+        return _kept_by_group(kept, "status", key, lambda row: (codes[row[1]], row[2]))
     last_call = (select(CallAttempt.outcome)
                  .where(CallAttempt.invitation_id == Invitation.id)
                  .order_by(CallAttempt.id.desc()).limit(1).scalar_subquery())
@@ -512,6 +579,11 @@ def linkage(session: Session, study: Study) -> dict[tuple[str, str], int]:
 
     erased: the reference was removed when the participant was erased on request.
     """
+    kept, _ = _kept(session, study.id)
+    if kept:
+        codes = {str(w.id): w.code for w in study.waves}
+        return {key: n for (_, key), n in _kept_by_group(
+            kept, "linkage", NO_BREAKDOWN, lambda row: (codes[row[1]], row[2])).items()}
     reason = case(
         (Response.participant_id.is_not(None), literal("linked")),
         (Response.participant_ref.is_(None), literal("erased")),
@@ -544,6 +616,14 @@ def end_scores_by_response(
     per measure (3 of 16 s at a million clients)."""
     if not score_columns:
         return []
+    kept, _ = _kept(session, study.id)
+    if kept:
+        slots = [column.key.removeprefix("baseline_") for column in score_columns]
+        found: list[dict[tuple[bool, int | None], int]] = [{} for _ in score_columns]
+        for _, wave_id, responded, slot, score, n in kept.rows("attrition"):
+            if wave_id == str(wave.id) and slot in slots:
+                found[slots.index(slot)][(responded == "1", _int(score))] = n
+        return found
     answered = (
         select(Response.participant_id)
         .where(Response.wave_id == wave.id, Response.status == SUBMITTED,
@@ -581,6 +661,15 @@ def paired_directions(
     from surveys.studies.measures import higher_is_better, response_pair
 
     baseline, follow = response_pair(measure)
+    kept, key = _kept(session, wave.study_id, dim)
+    if kept:
+        better = 1 if higher_is_better(measure) else -1
+        names = {better: "improved", -better: "deteriorated", 0: "same"}
+        out: dict[tuple[Any, str], int] = defaultdict(int)
+        for group, (_, _, b, f), n in kept_pairs(kept, wave.id, measure.slot, key):
+            if b is not None and f is not None:
+                out[(group, names[(f > b) - (f < b)])] += n
+        return dict(out)
     up, down = (follow > baseline, follow < baseline)
     if not higher_is_better(measure):
         up, down = down, up
@@ -597,3 +686,16 @@ def paired_directions(
                baseline.is_not(None), follow.is_not(None))
     )
     return _by_group(session.execute(_grouped(query, dim, Participant.id, direction)))
+
+
+def _int(text: str | None) -> int | None:
+    return None if text is None else int(text)
+
+
+def kept_pairs(kept: KeptCounts, wave_id: int, slot: int, dim_key: str = NO_BREAKDOWN):
+    """(group, (wave, slot, stored value, follow-up value), n) of a wave's linked responses
+    with either value in a measure's slot, from the kept counts ("pair")."""
+    wave, slot_key = str(wave_id), str(slot)
+    for group, w, s, b, f, n in kept.rows("pair", dim_key):
+        if w == wave and s == slot_key:
+            yield group, (w, s, _int(b), _int(f)), n

@@ -1,0 +1,24 @@
+"""The evaluation report's counts, kept at write time by PostgreSQL's triggers (migration
+0018, decision 0013). Rows are signed changes: a figure's count is the sum of its rows.
+SQLite counts from the rows themselves and leaves this table empty."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+
+from surveys.db import Base
+
+report_counts = Table(
+    "report_counts",
+    Base.metadata,
+    Column("study_id", Integer, ForeignKey("studies.id", ondelete="CASCADE"), nullable=False),
+    Column("dim", String(16), nullable=False),  # the breakdown ('': none)
+    Column("grp", Text),  # the breakdown's group (None: no breakdown, or no value)
+    Column("figure", String(16), nullable=False),
+    Column("k1", Text),
+    Column("k2", Text),
+    Column("k3", Text),
+    Column("k4", Text),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_report_counts", "study_id", "dim"),
+)

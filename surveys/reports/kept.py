@@ -1,0 +1,86 @@
+"""The counts PostgreSQL keeps at write time (migration 0018, decision 0013), read once
+per report.
+
+A report built inside `reading_kept_counts` reads every figure those counts hold with one
+statement (summing the signed rows of its study, with no breakdown and in its breakdown)
+instead of the GROUP BY over rows in `queries`; each function of `queries` that has a kept
+figure asks `kept_for` first. SQLite, and any query outside a report, counts from rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from surveys.models import Study, report_counts
+
+_KEY = "surveys.kept_counts"
+# Set in a session's info to build its reports from rows (the tests' and check's comparison).
+COUNT_FROM_ROWS = "surveys.count_from_rows"
+NO_BREAKDOWN = ""
+
+Row = tuple[Any, str | None, str | None, str | None, str | None, int]
+
+
+class KeptCounts:
+    """Figures of one study: figure -> breakdown ('' for none) -> (group, k1..k4, n) rows."""
+
+    def __init__(self, study: Study, rows) -> None:
+        self.study_id = study.id
+        self.wave_ids = {w.id for w in study.waves}
+        self._rows: dict[tuple[str, str], list[Row]] = defaultdict(list)
+        for dim, grp, figure, k1, k2, k3, k4, n in rows:
+            self._rows[(figure, dim)].append((grp, k1, k2, k3, k4, int(n)))
+
+    def rows(self, figure: str, dim: str = NO_BREAKDOWN) -> list[Row]:
+        return self._rows.get((figure, dim), [])
+
+    def total(self, figure: str, **keys: str) -> int:
+        """The figure's count with no breakdown, over the rows whose keys match."""
+        names = ("k1", "k2", "k3", "k4")
+        return sum(row[-1] for row in self.rows(figure)
+                   if all(row[1 + names.index(k)] == v for k, v in keys.items()))
+
+
+def read(session: Session, study: Study, dim: str | None) -> KeptCounts:
+    t = report_counts.c
+    wanted = or_(t.dim == NO_BREAKDOWN, and_(t.dim == "site", t.figure == "people"))
+    if dim:
+        wanted = or_(wanted, t.dim == literal(dim))
+    keys = (t.dim, t.grp, t.figure, t.k1, t.k2, t.k3, t.k4)
+    rows = session.execute(
+        select(*keys, func.sum(t.n)).where(t.study_id == study.id, wanted)
+        .group_by(*keys).having(func.sum(t.n) != 0))
+    return KeptCounts(study, rows)
+
+
+@contextmanager
+def reading_kept_counts(session: Session, study: Study, dim: str | None) -> Iterator[None]:
+    """Within: `queries` answer from the kept counts of `study` (PostgreSQL only)."""
+    if (session.get_bind().dialect.name != "postgresql" or _KEY in session.info
+            or session.info.get(COUNT_FROM_ROWS)):
+        yield
+        return
+    session.info[_KEY] = read(session, study, dim)
+    try:
+        yield
+    finally:
+        session.info.pop(_KEY, None)
+
+
+def kept_for(session: Session, study_id: int | None = None,
+             wave_id: int | None = None) -> KeptCounts | None:
+    """The kept counts being read, if they are of this study (or hold this wave)."""
+    kept = session.info.get(_KEY)
+    if kept is None:
+        return None
+    if study_id is not None and kept.study_id != study_id:
+        return None
+    if wave_id is not None and wave_id not in kept.wave_ids:
+        return None
+    return kept
