@@ -19,6 +19,7 @@ from surveys.invitations import notify
 from surveys.invitations.emails import build_email
 from surveys.invitations.mailer import Mailer, OutboxMailer
 from surveys.models import Message, MessageStatus
+from surveys.reports import kept
 from surveys.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ def tidy(session_factory: sessionmaker, now: datetime, settings: Settings,
             audit.record(session, now, None, "contact_details_erased", actor="scheduler",
                          participants=report.contacts_erased)
         throttle.purge(session, now)
+    with session_factory() as session, session.begin():
+        kept.fold(session)
 
 
 def message_id(secret: str, inv) -> str:

@@ -4,7 +4,19 @@ SQLite counts from the rows themselves and leaves this table empty."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    false,
+    text,
+)
 
 from surveys.db import Base
 
@@ -20,5 +32,13 @@ report_counts = Table(
     Column("k3", Text),
     Column("k4", Text),
     Column("n", BigInteger, nullable=False),
+    # Appended rows are fresh; folding (scheduler.jobs.tidy) sums them into one folded row
+    # per key, the only rows ever updated.
+    Column("folded", Boolean, nullable=False, server_default=false()),
     Index("ix_report_counts", "study_id", "dim"),
+    Index("ix_report_counts_folded", "study_id", "dim", "grp", "figure", "k1", "k2", "k3", "k4",
+          unique=True, postgresql_where=text("folded"), sqlite_where=text("folded"),
+          postgresql_nulls_not_distinct=True),
+    Index("ix_report_counts_fresh", "study_id", postgresql_where=text("NOT folded"),
+          sqlite_where=text("NOT folded")),
 )

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from surveys.models import Study, report_counts
@@ -84,3 +84,10 @@ def kept_for(session: Session, study_id: int | None = None,
     if wave_id is not None and wave_id not in kept.wave_ids:
         return None
     return kept
+
+
+def fold(session: Session) -> None:
+    """Sum every study's fresh rows into its folded ones (PostgreSQL; the scheduler's tidy
+    does this each pass, so a report reads about one row per figure and key)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT report_counts_fold(id) FROM studies"))

@@ -618,11 +618,23 @@ def end_scores_by_response(
         return []
     kept, _ = _kept(session, study.id)
     if kept:
+        # Kept: each slot's values, and slot 0's every invitation (its no-value count is
+        # slot 0's less its values).
         slots = [column.key.removeprefix("baseline_") for column in score_columns]
         found: list[dict[tuple[bool, int | None], int]] = [{} for _ in score_columns]
+        issued: dict[bool, int] = {}
         for _, wave_id, responded, slot, score, n in kept.rows("attrition"):
-            if wave_id == str(wave.id) and slot in slots:
+            if wave_id != str(wave.id):
+                continue
+            if slot == "0":
+                issued[responded == "1"] = n
+            elif slot in slots:
                 found[slots.index(slot)][(responded == "1", _int(score))] = n
+        for counts in found:
+            for responded, n in issued.items():
+                missing = n - sum(c for (r, _), c in counts.items() if r == responded)
+                if missing:
+                    counts[(responded, None)] = missing
         return found
     answered = (
         select(Response.participant_id)

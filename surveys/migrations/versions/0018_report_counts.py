@@ -6,8 +6,8 @@ INSERT, UPDATE or DELETE of participants, appointments, invitations, responses, 
 attempts or waves appends, in its own transaction, what it added to and took from each
 figure, for every breakdown at once. A report sums them (one statement) instead of reading
 every row. Appending, never updating a shared counter, means no writer waits for another
-and none can deadlock; `report_counts_compact` (the scheduler, each minute) folds a study's
-rows into one per key. Summed under one snapshot, the counts always agree with the rows
+and none can deadlock; `report_counts_fold` (the scheduler, each pass) adds the fresh rows
+of a study into one folded row per key, which only folding updates. Summed under one snapshot, the counts always agree with the rows
 that snapshot sees, since each change and its counts commit together.
 
 How a change is counted: each table's rows contribute to figures through their
@@ -93,10 +93,13 @@ STATUS = """CASE
 
 
 def _invitations(rows: str, people: str, waves: str, sign: int) -> str:
-    """Its status per wave (every breakdown) and, for the attrition check (no breakdown),
-    whether it was answered and the participant's stored value in each slot."""
-    slots = ", ".join(f"(false, 'attrition', i.answered::int::text, '{k}', p.baseline_{k}::text)"
-                      for k in SLOTS)
+    """Its status per wave (every breakdown) and, for the attrition check (no breakdown):
+    whether it was answered, with the participant's stored value in each slot that has one
+    and in slot 0, the invitations however many slots hold a value (so the slot's count of
+    no value is slot 0's less its values)."""
+    slots = ", ".join(
+        f"(false, 'attrition', i.answered::int::text, '{k}', "
+        f"{f'p.baseline_{k}::text' if k else 'NULL::text'})" for k in (0, *SLOTS))
     return f"""
     SELECT p.study_id, {', '.join(GROUPS)}, f.dims, f.figure, i.wave_id::text, f.k2, f.k3,
            f.k4, {sign}
@@ -104,8 +107,9 @@ def _invitations(rows: str, people: str, waves: str, sign: int) -> str:
       JOIN {waves} w ON w.id = i.wave_id
      CROSS JOIN LATERAL (VALUES (true, 'status', {STATUS}, NULL::text, NULL::text),
                                 {slots}) AS f(dims, figure, k2, k3, k4)
-     WHERE f.figure = 'status' OR i.status IN ('issued', 'completed', 'closed')
-        OR i.answered"""
+     WHERE f.figure = 'status'
+        OR (f.k4 IS NOT NULL OR f.k3 = '0')
+           AND (i.status IN ('issued', 'completed', 'closed') OR i.answered)"""
 
 
 # As reports.queries.linkage.
@@ -140,9 +144,11 @@ def _responses(rows: str, people: str, sign: int) -> str:
      WHERE r.status = 'submitted' AND (r.participant_id IS NULL OR p.id IS NOT NULL)"""
 
 
-def _add(*parts: str, prefix: str = "") -> str:
+def _add(*parts: str, prefix: str = "", folded: str = "false") -> str:
     """Append the signed sums of `parts` per figure and key, with no breakdown and in each
-    breakdown's groups (one pass: GROUPING SETS); figures with dims = false only without."""
+    breakdown's groups (GROUPING SETS), figures with dims = false only without. Summed per
+    combination of groups first: a bulk load's millions of rows become a few thousand
+    before they are sorted once for each breakdown."""
     keys = "study_id, dims, figure, k1, k2, k3, k4"
     sets = ", ".join(f"({keys}{', ' + g if g else ''})"
                      for g in ("", "site", "language", "arm", "channel", "attended"))
@@ -154,10 +160,14 @@ def _add(*parts: str, prefix: str = "") -> str:
              "WHEN GROUPING(attended) = 0 THEN attended END")
     union = "\n    UNION ALL".join(parts)
     return f"""{prefix}
-    INSERT INTO report_counts (study_id, dim, grp, figure, k1, k2, k3, k4, n)
-    SELECT study_id, {which}, {group}, figure, k1, k2, k3, k4, sum(w)
-      FROM ({union}) AS s(study_id, site, language, arm, channel, attended, dims, figure,
-                          k1, k2, k3, k4, w)
+    INSERT INTO report_counts (study_id, dim, grp, figure, k1, k2, k3, k4, n, folded)
+    SELECT study_id, {which}, {group}, figure, k1, k2, k3, k4, sum(w), {folded}
+      FROM (SELECT study_id, site, language, arm, channel, attended, dims, figure,
+                   k1, k2, k3, k4, sum(w) AS w
+              FROM ({union}) AS s(study_id, site, language, arm, channel, attended, dims,
+                                  figure, k1, k2, k3, k4, w)
+             GROUP BY study_id, site, language, arm, channel, attended, dims, figure,
+                      k1, k2, k3, k4) AS s
      GROUP BY GROUPING SETS ({sets})
     HAVING sum(w) <> 0 AND (dims OR GROUPING(site, language, arm, channel, attended) = 31);"""
 
@@ -207,6 +217,9 @@ _NOTHING_CHANGED = """IF TG_OP = 'DELETE' THEN
         IF NOT EXISTS (SELECT FROM old_rows) THEN RETURN NULL; END IF;
     ELSIF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF;"""
 
+# Responses are looked up by participant only (`+ 0` keeps the wave off any index): planned
+# inside a bulk load, before statistics catch up, an index on (wave, status) looked as
+# good and was scanned whole for every invitation.
 _ANSWERED = """
     UPDATE invitations i SET answered = NOT i.answered
       FROM (SELECT participant_id, wave_id FROM {rows} WHERE participant_id IS NOT NULL
@@ -214,7 +227,8 @@ _ANSWERED = """
      WHERE i.participant_id = t.participant_id AND i.wave_id = t.wave_id
        AND i.answered <> EXISTS (SELECT 1 FROM responses r
                                   WHERE r.participant_id = i.participant_id
-                                    AND r.wave_id = i.wave_id AND r.status = 'submitted');"""
+                                    AND r.wave_id + 0 = i.wave_id
+                                    AND r.status = 'submitted');"""
 
 _LAST_OUTCOME = """
     UPDATE invitations i SET last_outcome = t.outcome
@@ -225,7 +239,7 @@ _LAST_OUTCOME = """
      WHERE i.id = t.invitation_id AND i.last_outcome IS DISTINCT FROM t.outcome;"""
 
 PG_FUNCTIONS = f"""
-CREATE FUNCTION report_counts_participants() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_counts_participants() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     {_NOTHING_CHANGED}
     IF TG_OP = 'INSERT' THEN {_add(_people('new_rows', 1))}
@@ -234,18 +248,18 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-CREATE FUNCTION report_counts_participant_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_counts_participant_gone() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     {_add(*_everything_of('(SELECT * FROM participants WHERE id = OLD.id)', -1))}
     RETURN OLD;
 END $$;
-CREATE FUNCTION report_counts_appointments() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_counts_appointments() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     {_NOTHING_CHANGED}
     {_both(lambda rows, sign: _appointments(rows, 'participants', sign))}
     RETURN NULL;
 END $$;
-CREATE FUNCTION report_counts_invitations() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_counts_invitations() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     {_NOTHING_CHANGED}
     IF TG_OP = 'INSERT' THEN {_add(_invitations('new_rows', 'participants', 'waves', 1))}
@@ -259,7 +273,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-CREATE FUNCTION report_counts_responses() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_counts_responses() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     {_NOTHING_CHANGED}
     {_both(lambda rows, sign: _responses(rows, 'participants', sign))}
@@ -267,14 +281,14 @@ BEGIN
     IF TG_OP <> 'INSERT' THEN {_ANSWERED.format(rows='old_rows')} END IF;
     RETURN NULL;
 END $$;
-CREATE FUNCTION report_counts_call_attempts() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_counts_call_attempts() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     {_NOTHING_CHANGED}
     IF TG_OP <> 'DELETE' THEN {_LAST_OUTCOME.format(rows='new_rows')} END IF;
     IF TG_OP <> 'INSERT' THEN {_LAST_OUTCOME.format(rows='old_rows')} END IF;
     RETURN NULL;
 END $$;
-CREATE FUNCTION report_counts_waves() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_counts_waves() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     {_NOTHING_CHANGED}
     {_add(_invitations("(SELECT i.* FROM invitations i JOIN old_changed o ON o.id = i.wave_id)",
@@ -284,19 +298,23 @@ BEGIN
           prefix=_WAVES_CHANGED)}
     RETURN NULL;
 END $$;
-CREATE FUNCTION report_counts_recount(study integer) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_counts_recount(study integer) RETURNS void LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     DELETE FROM report_counts WHERE study_id = study;
     {_add(*_everything_of('(SELECT * FROM participants WHERE study_id = study)', 1),
           _responses("(SELECT r.* FROM responses r JOIN waves w ON w.id = r.wave_id "
                      "WHERE w.study_id = study AND r.participant_id IS NULL)",
-                     'participants', 1))}
+                     'participants', 1), folded='true')}
 END $$;
-CREATE FUNCTION report_counts_compact(study integer) RETURNS void LANGUAGE sql AS $$
-    WITH gone AS (DELETE FROM report_counts WHERE study_id = study RETURNING *)
-    INSERT INTO report_counts (study_id, dim, grp, figure, k1, k2, k3, k4, n)
-    SELECT study_id, dim, grp, figure, k1, k2, k3, k4, sum(n) FROM gone
-     GROUP BY study_id, dim, grp, figure, k1, k2, k3, k4 HAVING sum(n) <> 0
+CREATE FUNCTION report_counts_fold(study integer) RETURNS void LANGUAGE sql SET jit = off SET work_mem = '64MB' AS $$
+    WITH fresh AS (DELETE FROM report_counts WHERE study_id = study AND NOT folded
+                   RETURNING dim, grp, figure, k1, k2, k3, k4, n)
+    INSERT INTO report_counts (study_id, dim, grp, figure, k1, k2, k3, k4, n, folded)
+    SELECT study, dim, grp, figure, k1, k2, k3, k4, sum(n), true FROM fresh
+     GROUP BY dim, grp, figure, k1, k2, k3, k4
+        ON CONFLICT (study_id, dim, grp, figure, k1, k2, k3, k4) WHERE folded
+        DO UPDATE SET n = report_counts.n + excluded.n;
+    DELETE FROM report_counts WHERE study_id = study AND folded AND n = 0;
 $$;
 """
 
@@ -315,7 +333,7 @@ def _statement_triggers(table: str, function: str) -> str:
 PUSH_BASELINE = f"""
 DROP TRIGGER participants_push_baseline ON participants;
 DROP FUNCTION participants_push_baseline();
-CREATE FUNCTION participants_push_baseline() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION participants_push_baseline() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     {_NOTHING_CHANGED}
     UPDATE responses r SET {', '.join(f'baseline_{k} = n.baseline_{k}' for k in SLOTS)}
@@ -347,6 +365,9 @@ CREATE TRIGGER participants_push_baseline
 """
 
 PG_TRIGGERS = f"""
+-- Trigger statements are planned for each call, a few rows or a bulk load alike; at a
+-- bulk load's estimated cost PostgreSQL compiles them (JIT) for longer than they run.
+ALTER FUNCTION participants_appointment_groups(integer[]) SET jit = off;
 CREATE TRIGGER participants_count_insert AFTER INSERT ON participants
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION report_counts_participants();
@@ -378,8 +399,15 @@ def upgrade() -> None:
         sa.Column('k3', sa.Text(), nullable=True),
         sa.Column('k4', sa.Text(), nullable=True),
         sa.Column('n', sa.BigInteger(), nullable=False),
+        sa.Column('folded', sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.create_index('ix_report_counts', 'report_counts', ['study_id', 'dim'])
+    op.create_index('ix_report_counts_folded', 'report_counts',
+                    ['study_id', 'dim', 'grp', 'figure', 'k1', 'k2', 'k3', 'k4'], unique=True,
+                    postgresql_where=sa.text('folded'), sqlite_where=sa.text('folded'),
+                    postgresql_nulls_not_distinct=True)
+    op.create_index('ix_report_counts_fresh', 'report_counts', ['study_id'],
+                    postgresql_where=sa.text('NOT folded'), sqlite_where=sa.text('NOT folded'))
     op.add_column('invitations', sa.Column('answered', sa.Boolean(), nullable=False,
                                            server_default=sa.false()))
     op.add_column('invitations', sa.Column('last_outcome', sa.String(16), nullable=True))
@@ -408,9 +436,12 @@ def downgrade() -> None:
                          'responses', 'call_attempts', 'waves'):
             op.execute(f"DROP FUNCTION report_counts_{function}()")
         op.execute("DROP FUNCTION report_counts_recount(integer)")
-        op.execute("DROP FUNCTION report_counts_compact(integer)")
+        op.execute("DROP FUNCTION report_counts_fold(integer)")
         op.execute(ROW_PUSH_BASELINE)
+        op.execute("ALTER FUNCTION participants_appointment_groups(integer[]) RESET jit")
     op.drop_column('invitations', 'last_outcome')
     op.drop_column('invitations', 'answered')
+    op.drop_index('ix_report_counts_fresh', 'report_counts')
+    op.drop_index('ix_report_counts_folded', 'report_counts')
     op.drop_index('ix_report_counts', 'report_counts')
     op.drop_table('report_counts')
