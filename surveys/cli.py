@@ -366,6 +366,45 @@ def report_comparison(study_slug: str, follow_up: str | None, fmt: str, lang: st
         sys.stdout.write(render_comparison_csv(report))
 
 
+@report_group.command("check-counts")
+@click.option("--repair", is_flag=True,
+              help="Recount from the rows every study whose kept counts differ")
+@study_option
+@friendly_errors
+def report_check_counts(repair: bool, study_slug: str | None):
+    """Check the counts PostgreSQL keeps for reports against a count from the rows."""
+    from sqlalchemy import select
+
+    from surveys.models import Study
+    from surveys.reports import kept
+
+    with _session() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            click.echo("This database counts every report from its rows: "
+                       "there are no kept counts to check.")
+            return
+        studies = ([resolve_study(session, study_slug)] if study_slug else
+                   list(session.scalars(select(Study).order_by(Study.slug))))
+        wrong = 0
+        for study in studies:
+            differ, figures = kept.check(session, study)
+            if not differ:
+                click.echo(f"{study.slug}: all {figures:,} kept figures agree with the rows.")
+                session.rollback()
+                continue
+            wrong += 1
+            if repair:
+                session.commit()
+                click.echo(f"{study.slug}: {differ:,} of {figures:,} kept figures differed "
+                           "from the rows; recounted.")
+            else:
+                session.rollback()
+                click.echo(f"{study.slug}: {differ:,} of {figures:,} kept figures differ from "
+                           "the rows; run again with --repair to recount them.")
+        if wrong and not repair:
+            sys.exit(1)
+
+
 @report_group.command("evaluation")
 @click.option("--follow-up", "follow_up", default=None,
               help="Wave code for paired change (default: the study's last wave, e.g. wave2)")

@@ -91,3 +91,23 @@ def fold(session: Session) -> None:
     does this each pass, so a report reads about one row per figure and key)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT report_counts_fold(id) FROM studies"))
+
+
+def summed(session: Session, study_id: int) -> dict[tuple, int]:
+    """Every kept figure of a study: (breakdown, group, figure, keys...) -> count."""
+    t = report_counts.c
+    keys = (t.dim, t.grp, t.figure, t.k1, t.k2, t.k3, t.k4)
+    return {tuple(row[:-1]): int(row[-1]) for row in session.execute(
+        select(*keys, func.sum(t.n)).where(t.study_id == study_id)
+        .group_by(*keys).having(func.sum(t.n) != 0))}
+
+
+def check(session: Session, study: Study) -> tuple[int, int]:
+    """(figures that differ, figures in all) between the kept counts of `study` and a count
+    from its rows. Leaves the study recounted in the session's transaction: roll back to
+    keep what was there, commit to repair."""
+    before = summed(session, study.id)
+    session.execute(select(func.report_counts_recount(study.id)))
+    after = summed(session, study.id)
+    differ = sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+    return differ, len(after)

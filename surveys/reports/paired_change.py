@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from surveys import i18n
 from surveys.i18n import translate
 from surveys.models import Measure, Participant, Response, Study
-from surveys.reports.kept import kept_for
+from surveys.reports.kept import kept_for, reading_kept_counts
 from surveys.reports.queries import kept_pairs
 from surveys.studies import wave_by_code
 from surveys.studies.measures import (
@@ -321,6 +321,12 @@ def _entry(measure: Measure, rows: list[tuple], *, linked: int, responses: int,
 
 
 def paired_report(session: Session, study: Study, follow_up: str, *, language: str = "en") -> dict:
+    """The paired-change report (contracts section 4), from the kept counts on PostgreSQL."""
+    with reading_kept_counts(session, study, None):
+        return _paired_report(session, study, follow_up, language)
+
+
+def _paired_report(session: Session, study: Study, follow_up: str, language: str) -> dict:
     wave = wave_by_code(study, follow_up)
     measures = list(study.measures)
     # Counts per (baseline, follow-up) pair, never one row per client: the statistics are

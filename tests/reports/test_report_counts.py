@@ -13,7 +13,11 @@ study's report, with no breakdown and by each breakdown, must be the same from e
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
@@ -32,9 +36,10 @@ from surveys.reports import kept
 from surveys.reports.evaluation import evaluation_report
 from surveys.reports.queries import DIMENSIONS
 
-pytestmark = pytest.mark.skipif(
-    "not __import__('os').environ.get('SURVEYS_TEST_DATABASE_URL')",
+postgresql_only = pytest.mark.skipif(
+    not os.environ.get("SURVEYS_TEST_DATABASE_URL"),
     reason="PostgreSQL keeps the counts; SQLite counts from rows")
+SURVEYS = str(Path(sys.executable).with_name("surveys"))
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
@@ -156,6 +161,7 @@ def _writes(session) -> None:
     _check(session, "a response deleted, a participant deleted with all of theirs")
 
 
+@postgresql_only
 def test_kept_counts_follow_every_write(demo_sessions):
     with demo_sessions() as session:
         try:
@@ -173,6 +179,7 @@ def _report(session, study, breakdown, from_rows: bool) -> dict:
         session.info.pop(kept.COUNT_FROM_ROWS, None)
 
 
+@postgresql_only
 def test_reports_from_kept_counts_are_reports_from_rows(demo_sessions):
     with demo_sessions() as session:
         try:
@@ -186,3 +193,46 @@ def test_reports_from_kept_counts_are_reports_from_rows(demo_sessions):
                         study.slug, breakdown)
         finally:
             session.rollback()
+
+
+def _check_counts(demo_url, tmp_path, *args):
+    env = {**os.environ, "SURVEYS_DATABASE_URL": demo_url,
+           "SURVEYS_SECRET_KEY": "report-tests-" + "x" * 32,  # the demo's (conftest)
+           "SURVEYS_INSTANCE_PATH": str(tmp_path / "instance")}
+    return subprocess.run([SURVEYS, "report", "check-counts", *args], env=env,
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+
+
+@postgresql_only
+def test_check_counts_finds_a_wrong_count_and_repairs_it_only_when_asked(
+        demo_url, demo_sessions, tmp_path):
+    done = _check_counts(demo_url, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "ehd-2024: all " in done.stdout and "agree with the rows" in done.stdout
+    with demo_sessions() as session:
+        study_id = session.scalar(select(Study.id).where(Study.slug == "ehd-2024"))
+        session.execute(report_counts.insert().values(
+            study_id=study_id, dim="", figure="people", n=5))
+        session.commit()
+
+    done = _check_counts(demo_url, tmp_path, "--study", "ehd-2024")
+    assert done.returncode == 1
+    assert done.stdout.strip() == ("ehd-2024: 1 of " + done.stdout.split(" of ")[1].split()[0]
+                                   + " kept figures differ from the rows; run again with "
+                                   "--repair to recount them.")
+    assert _check_counts(demo_url, tmp_path).returncode == 1  # nothing was changed
+
+    done = _check_counts(demo_url, tmp_path, "--repair")
+    assert done.returncode == 0 and "ehd-2024: 1 of " in done.stdout
+    assert "recounted" in done.stdout
+    done = _check_counts(demo_url, tmp_path)
+    assert done.returncode == 0 and "differ" not in done.stdout
+
+
+def test_check_counts_on_sqlite_says_there_is_nothing_to_check(demo_url, tmp_path):
+    if os.environ.get("SURVEYS_TEST_DATABASE_URL"):
+        pytest.skip("SQLite only")
+    done = _check_counts(demo_url, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("This database counts every report from its rows: "
+                           "there are no kept counts to check.\n")
