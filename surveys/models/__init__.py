@@ -8,7 +8,7 @@ from surveys.models.job_run import JobRun
 from surveys.models.message import Message, MessageStatus
 from surveys.models.participant import Appointment, Participant
 from surveys.models.referral import SiteReferral
-from surveys.models.report_count import report_counts
+from surveys.models.report_count import report_answer_sets, report_counts
 from surveys.models.response import Response
 from surveys.models.study import MAX_MEASURES, InstrumentSource, Measure, Study, Wave
 from surveys.models.throttle import ThrottleEvent
@@ -31,6 +31,7 @@ __all__ = [
     "MessageStatus",
     "Participant",
     "Response",
+    "report_answer_sets",
     "report_counts",
     "SiteReferral",
     "Study",

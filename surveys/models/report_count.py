@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 
 from surveys.db import Base
+from surveys.models.types import JSON_DOCUMENT
 
 report_counts = Table(
     "report_counts",
@@ -41,4 +42,16 @@ report_counts = Table(
           postgresql_nulls_not_distinct=True),
     Index("ix_report_counts_fresh", "study_id", postgresql_where=text("NOT folded"),
           sqlite_where=text("NOT folded")),
+)
+
+
+# The sets of questions whose answers a wave's report counts together (a routed question
+# with those that route to it), as the report worked them out from the wave's questionnaire:
+# the kept "joint" counts are of these sets (reports.kept.store_answer_sets).
+report_answer_sets = Table(
+    "report_answer_sets",
+    Base.metadata,
+    Column("wave_id", Integer, ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("keys", JSON_DOCUMENT, nullable=False),
 )

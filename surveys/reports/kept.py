@@ -9,15 +9,20 @@ figure asks `kept_for` first. SQLite, and any query outside a report, counts fro
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from surveys.models import Study, report_counts
+from surveys.models import Study, report_answer_sets, report_counts
+
+log = logging.getLogger(__name__)
 
 _KEY = "surveys.kept_counts"
 # Set in a session's info to build its reports from rows (the tests' and check's comparison).
@@ -30,9 +35,13 @@ Row = tuple[Any, str | None, str | None, str | None, str | None, int]
 class KeptCounts:
     """Figures of one study: figure -> breakdown ('' for none) -> (group, k1..k4, n) rows."""
 
-    def __init__(self, study: Study, rows) -> None:
+    def __init__(self, study: Study, rows, answer_sets=()) -> None:
         self.study_id = study.id
         self.wave_ids = {w.id for w in study.waves}
+        # Per wave: the sets of questions its "joint" rows count together, in order.
+        self.answer_sets: dict[int, list[list[str]]] = defaultdict(list)
+        for wave_id, keys in answer_sets:
+            self.answer_sets[wave_id].append(list(keys))
         self._rows: dict[tuple[str, str], list[Row]] = defaultdict(list)
         for dim, grp, figure, k1, k2, k3, k4, n in rows:
             self._rows[(figure, dim)].append((grp, k1, k2, k3, k4, int(n)))
@@ -56,7 +65,10 @@ def read(session: Session, study: Study, dim: str | None) -> KeptCounts:
     rows = session.execute(
         select(*keys, func.sum(t.n)).where(t.study_id == study.id, wanted)
         .group_by(*keys).having(func.sum(t.n) != 0))
-    return KeptCounts(study, rows)
+    s = report_answer_sets.c
+    sets = session.execute(select(s.wave_id, s["keys"]).where(
+        s.wave_id.in_([w.id for w in study.waves])).order_by(s.wave_id, s.position))
+    return KeptCounts(study, rows, sets)
 
 
 @contextmanager
@@ -111,3 +123,22 @@ def check(session: Session, study: Study) -> tuple[int, int]:
     after = summed(session, study.id)
     differ = sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
     return differ, len(after)
+
+
+def store_answer_sets(session: Session, wave_id: int, sets: list[list[str]]) -> bool:
+    """Count `sets` (lists of question ids) together for the wave from now on: recount its
+    "joint" rows for them, in a transaction of its own that holds writes to responses off
+    (SHARE lock), so that no response is counted for the old sets or missed. Called by a
+    report that found the stored sets differ from its questionnaire's (the first report of
+    a wave, or after its questionnaire changed); it counted from rows this time. False if
+    responses could not be locked within two seconds (the next report tries again)."""
+    try:
+        with session.get_bind().connect() as conn, conn.begin():
+            conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+            conn.execute(text("LOCK TABLE responses IN SHARE MODE"))
+            conn.execute(text("SELECT report_counts_joint(:wave, CAST(:sets AS jsonb))"),
+                         {"wave": wave_id, "sets": json.dumps(sets)})
+        return True
+    except OperationalError:
+        log.warning("could not store the answer sets of wave %s: responses were busy", wave_id)
+        return False

@@ -40,7 +40,7 @@ from surveys.models import (
     Study,
     Wave,
 )
-from surveys.reports.kept import NO_BREAKDOWN, KeptCounts, kept_for
+from surveys.reports.kept import NO_BREAKDOWN, KeptCounts, kept_for, store_answer_sets
 
 SUBMITTED = "submitted"
 # How calling ended for a telephone wave's unanswered questionnaire (invitation_statuses).
@@ -429,8 +429,56 @@ def answer_groups_many(
                 if len(qs) == 1 and qs[0] == k:
                     out[i] = rows
     joint = [(i, qs) for i, qs in enumerate(question_sets) if len(qs) > 1]
-    if not joint:
-        return out
+    clusters = _clusters([qs for _, qs in joint])
+    kept, key = _kept(session, wave.study_id, dim)
+    if kept and kept.answer_sets.get(wave.id, []) == clusters:
+        return _kept_joint(kept, wave, joint, clusters, key, out)
+    if joint:
+        _joint_from_rows(session, wave, joint, clusters, dim, out)
+    if kept:  # from now on, kept for this questionnaire's sets
+        store_answer_sets(session, wave.id, clusters)
+    return out
+
+
+def _clusters(joint: list[Sequence[str]]) -> list[list[str]]:
+    """Sets that share a question, merged: counted together, grouped once by all their
+    questions (a handful of columns, few combinations), each set added up from those."""
+    clusters: list[list[str]] = []
+    for qs in joint:
+        touching = [c for c in clusters if set(c) & set(qs)]
+        merged = list(dict.fromkeys([*(q for c in touching for q in c), *qs]))
+        clusters = [c for c in clusters if c not in touching] + [merged]
+    return clusters
+
+
+def _add_up(joint, clusters, rows, out) -> list:
+    """rows: (cluster index, group, version, stored answer texts, n): each routed set's
+    (group, version, {question: answer}, n) added into `out`."""
+    sums: list[dict[tuple, int]] = [defaultdict(int) for _ in out]
+    for k, group_value, version, texts, n in rows:
+        stored = dict(zip(clusters[k], texts, strict=True))
+        for i, qs in joint:
+            if qs[0] in stored:
+                sums[i][(group_value, version, *(stored[q] for q in qs))] += n
+    for i, qs in joint:
+        for (group_value, version, *values), n in sums[i].items():
+            out[i].append((group_value, version,
+                           {q: parse_stored(v) for q, v in zip(qs, values, strict=True)}, n))
+    return out
+
+
+def _kept_joint(kept: KeptCounts, wave: Wave, joint, clusters, dim_key: str, out) -> list:
+    wave_key = str(wave.id)
+    rows = []
+    for group_value, w, version, k, combo, n in kept.rows("joint", dim_key):
+        if w == wave_key:
+            texts = [None if v is None else json.dumps(v) for v in json.loads(combo)]
+            rows.append((int(k), group_value, version, texts, n))
+    return _add_up(joint, clusters, rows, out)
+
+
+def _joint_from_rows(session: Session, wave: Wave, joint, clusters, dim, out) -> list:
+    submitted = (Response.wave_id == wave.id, Response.status == SUBMITTED)
     ids = list(dict.fromkeys(q for _, qs in joint for q in qs))
     base = (
         select(_group(dim).label("g"), Response.instrument_version.label("v"),
@@ -441,13 +489,6 @@ def answer_groups_many(
     if dim is not None:  # outer: unlinked responses count too (in no group)
         base = _join_dim(base, dim, Response.participant_id, outer=True)
     answered = base.cte("answered").prefix_with("MATERIALIZED")
-    # Sets that share a question are counted together, grouped once by all their questions
-    # (a handful of columns, few combinations), then each set is added up from those groups.
-    clusters: list[list[str]] = []
-    for _, qs in joint:
-        touching = [c for c in clusters if set(c) & set(qs)]
-        merged = list(dict.fromkeys([*(q for c in touching for q in c), *qs]))
-        clusters = [c for c in clusters if c not in touching] + [merged]
     width = max(len(c) for c in clusters)
     parts = []
     for k, keys in enumerate(clusters):
@@ -458,18 +499,9 @@ def answer_groups_many(
                    *(c.label(f"c{j}") for j, c in enumerate([*own, *pad])), func.count())
             .group_by(answered.c.g, answered.c.v, *own)
         )
-    sums: list[dict[tuple, int]] = [defaultdict(int) for _ in question_sets]
-    for k, group_value, version, *rest in session.execute(union_all(*parts)):
-        keys = clusters[k]
-        stored = dict(zip(keys, rest[:len(keys)], strict=True))
-        for i, qs in joint:
-            if qs[0] in stored:
-                sums[i][(group_value, version, *(stored[q] for q in qs))] += int(rest[-1])
-    for i, qs in joint:
-        for (group_value, version, *values), n in sums[i].items():
-            out[i].append((group_value, version,
-                           {q: parse_stored(v) for q, v in zip(qs, values, strict=True)}, n))
-    return out
+    rows = [(k, group_value, version, rest[:len(clusters[k])], int(rest[-1]))
+            for k, group_value, version, *rest in session.execute(union_all(*parts))]
+    return _add_up(joint, clusters, rows, out)
 
 
 def _single_answers(

@@ -41,6 +41,7 @@ Create Date: 2026-12-02 11:00:00
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = '0018'
 down_revision = '0017'
@@ -144,6 +145,21 @@ def _responses(rows: str, people: str, sign: int) -> str:
      WHERE r.status = 'submitted' AND (r.participant_id IS NULL OR p.id IS NOT NULL)"""
 
 
+def _joint(rows: str, people: str, sign: int) -> str:
+    """A submitted response's answers to each set of questions counted together for its
+    wave (report_answer_sets: a routed question with those that route to it), as one JSON
+    array per set (null for no answer)."""
+    return f"""
+    SELECT w.study_id, {', '.join(GROUPS)}, true, 'joint', r.wave_id::text,
+           r.instrument_version, s.position::text,
+           (SELECT jsonb_agg(r.answers -> u.k ORDER BY u.o)
+              FROM jsonb_array_elements_text(s.keys) WITH ORDINALITY AS u(k, o))::text, {sign}
+      FROM {rows} r JOIN waves w ON w.id = r.wave_id
+      JOIN report_answer_sets s ON s.wave_id = r.wave_id
+      LEFT JOIN {people} p ON p.id = r.participant_id
+     WHERE r.status = 'submitted' AND (r.participant_id IS NULL OR p.id IS NOT NULL)"""
+
+
 def _add(*parts: str, prefix: str = "", folded: str = "false") -> str:
     """Append the signed sums of `parts` per figure and key, with no breakdown and in each
     breakdown's groups (GROUPING SETS), figures with dims = false only without. Summed per
@@ -181,7 +197,8 @@ def _everything_of(people: str, sign: int) -> list[str]:
     return [_people(people, sign),
             _appointments(_of("appointments", people), people, sign),
             _invitations(_of("invitations", people), people, "waves", sign),
-            _responses(_of("responses", people), people, sign)]
+            _responses(_of("responses", people), people, sign),
+            _joint(_of("responses", people), people, sign)]
 
 
 def _changed(old: str, new: str, keys: tuple[str, ...], side: str) -> str:
@@ -238,6 +255,11 @@ _LAST_OUTCOME = """
               FROM (SELECT invitation_id FROM {rows} GROUP BY invitation_id) c) t
      WHERE i.id = t.invitation_id AND i.last_outcome IS DISTINCT FROM t.outcome;"""
 
+_UNLINKED = ("(SELECT r.* FROM responses r JOIN waves w ON w.id = r.wave_id "
+             "WHERE w.study_id = study AND r.participant_id IS NULL)")
+_WAVE = "(SELECT * FROM responses WHERE wave_id = wave)"
+_UNION = "\n    UNION ALL"
+
 PG_FUNCTIONS = f"""
 CREATE FUNCTION report_counts_participants() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
@@ -276,7 +298,8 @@ END $$;
 CREATE FUNCTION report_counts_responses() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     {_NOTHING_CHANGED}
-    {_both(lambda rows, sign: _responses(rows, 'participants', sign))}
+    {_both(lambda rows, sign: _responses(rows, 'participants', sign) + _UNION
+           + _joint(rows, 'participants', sign))}
     IF TG_OP <> 'DELETE' THEN {_ANSWERED.format(rows='new_rows')} END IF;
     IF TG_OP <> 'INSERT' THEN {_ANSWERED.format(rows='old_rows')} END IF;
     RETURN NULL;
@@ -302,9 +325,17 @@ CREATE FUNCTION report_counts_recount(study integer) RETURNS void LANGUAGE plpgs
 BEGIN
     DELETE FROM report_counts WHERE study_id = study;
     {_add(*_everything_of('(SELECT * FROM participants WHERE study_id = study)', 1),
-          _responses("(SELECT r.* FROM responses r JOIN waves w ON w.id = r.wave_id "
-                     "WHERE w.study_id = study AND r.participant_id IS NULL)",
-                     'participants', 1), folded='true')}
+          _responses(_UNLINKED, 'participants', 1), _joint(_UNLINKED, 'participants', 1),
+          folded='true')}
+END $$;
+CREATE FUNCTION report_counts_joint(wave integer, sets jsonb) RETURNS void
+LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
+BEGIN
+    {_add(_joint(_WAVE, 'participants', -1))}
+    DELETE FROM report_answer_sets WHERE wave_id = wave;
+    INSERT INTO report_answer_sets (wave_id, position, keys)
+    SELECT wave, s.o - 1, s.keys FROM jsonb_array_elements(sets) WITH ORDINALITY AS s(keys, o);
+    {_add(_joint(_WAVE, 'participants', 1))}
 END $$;
 CREATE FUNCTION report_counts_fold(study integer) RETURNS void LANGUAGE sql SET jit = off SET work_mem = '64MB' AS $$
     WITH fresh AS (DELETE FROM report_counts WHERE study_id = study AND NOT folded
@@ -408,6 +439,14 @@ def upgrade() -> None:
                     postgresql_nulls_not_distinct=True)
     op.create_index('ix_report_counts_fresh', 'report_counts', ['study_id'],
                     postgresql_where=sa.text('NOT folded'), sqlite_where=sa.text('NOT folded'))
+    op.create_table(
+        'report_answer_sets',
+        sa.Column('wave_id', sa.Integer(), sa.ForeignKey('waves.id', ondelete='CASCADE'),
+                  primary_key=True),
+        sa.Column('position', sa.Integer(), primary_key=True),
+        sa.Column('keys', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'),
+                  nullable=False),
+    )
     op.add_column('invitations', sa.Column('answered', sa.Boolean(), nullable=False,
                                            server_default=sa.false()))
     op.add_column('invitations', sa.Column('last_outcome', sa.String(16), nullable=True))
@@ -437,6 +476,7 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION report_counts_{function}()")
         op.execute("DROP FUNCTION report_counts_recount(integer)")
         op.execute("DROP FUNCTION report_counts_fold(integer)")
+        op.execute("DROP FUNCTION report_counts_joint(integer, jsonb)")
         op.execute(ROW_PUSH_BASELINE)
         op.execute("ALTER FUNCTION participants_appointment_groups(integer[]) RESET jit")
     op.drop_column('invitations', 'last_outcome')
@@ -445,3 +485,4 @@ def downgrade() -> None:
     op.drop_index('ix_report_counts_folded', 'report_counts')
     op.drop_index('ix_report_counts', 'report_counts')
     op.drop_table('report_counts')
+    op.drop_table('report_answer_sets')
