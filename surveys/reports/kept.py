@@ -132,6 +132,8 @@ def store_answer_sets(session: Session, wave_id: int, sets: list[list[str]]) -> 
     report that found the stored sets differ from its questionnaire's (the first report of
     a wave, or after its questionnaire changed); it counted from rows this time. False if
     responses could not be locked within two seconds (the next report tries again)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
     try:
         with session.get_bind().connect() as conn, conn.begin():
             conn.execute(text("SET LOCAL lock_timeout = '2s'"))

@@ -429,7 +429,7 @@ def answer_groups_many(
                 if len(qs) == 1 and qs[0] == k:
                     out[i] = rows
     joint = [(i, qs) for i, qs in enumerate(question_sets) if len(qs) > 1]
-    clusters = _clusters([qs for _, qs in joint])
+    clusters = answer_set_clusters([qs for _, qs in joint])
     kept, key = _kept(session, wave.study_id, dim)
     if kept and kept.answer_sets.get(wave.id, []) == clusters:
         return _kept_joint(kept, wave, joint, clusters, key, out)
@@ -440,7 +440,7 @@ def answer_groups_many(
     return out
 
 
-def _clusters(joint: list[Sequence[str]]) -> list[list[str]]:
+def answer_set_clusters(joint: list[Sequence[str]]) -> list[list[str]]:
     """Sets that share a question, merged: counted together, grouped once by all their
     questions (a handful of columns, few combinations), each set added up from those."""
     clusters: list[list[str]] = []

@@ -307,6 +307,24 @@ def grid_table(
                 language=language, base_text=base_text, nets=nets(first, language))
 
 
+def question_sets(instrument: Instrument) -> list[list[str]]:
+    """Every question of the questionnaire with the questions that decide whether it is
+    asked: the answers the report counts together (queries.answer_groups_many)."""
+    return [[q.id, *dependencies(instrument, q)]
+            for _, questions in page_units(instrument) for q in questions]
+
+
+def store_study_answer_sets(session: Session, study) -> None:
+    """Keep each wave's routed answers counted together from now on (reports.kept), as a
+    study's first report would: for a study loaded in bulk before any report."""
+    from surveys.reports.kept import store_answer_sets
+
+    for wave in study.waves:
+        sets = question_sets(wave_instrument(session, wave))
+        store_answer_sets(session, wave.id,
+                          queries.answer_set_clusters([qs for qs in sets if len(qs) > 1]))
+
+
 def wave_tables(
     session: Session,
     wave: Wave,
@@ -318,9 +336,7 @@ def wave_tables(
     tables: list[Table] = []
     units = list(page_units(instrument))
     # Every question of the wave from one reading of its answers (see answer_groups_many).
-    asked = [q for _, questions in units for q in questions]
-    read = iter(queries.answer_groups_many(
-        session, wave, [[q.id, *dependencies(instrument, q)] for q in asked], dim))
+    read = iter(queries.answer_groups_many(session, wave, question_sets(instrument), dim))
     for page_id, questions in units:
         counted = [count_question(session, wave, instrument, q, dim, next(read))
                    for q in questions]
