@@ -181,6 +181,24 @@ def test_kept_counts_follow_every_write(demo_sessions):
             session.rollback()
 
 
+@postgresql_only
+def test_folding_keeps_every_sum_in_one_row_per_key(demo_sessions):
+    t = report_counts.c
+    with demo_sessions() as session:
+        try:
+            _writes(session)  # leaves fresh rows
+            before = _summed(session)
+            assert session.scalar(select(func.count()).where(~t.folded)) > 0
+            kept.fold(session)
+            assert _summed(session) == before
+            assert session.scalar(select(func.count()).where(~t.folded)) == 0
+            keys = (t.study_id, t.dim, t.grp, t.figure, t.k1, t.k2, t.k3, t.k4)
+            assert session.scalar(select(func.count()).select_from(
+                select(*keys).group_by(*keys).having(func.count() > 1).subquery())) == 0
+        finally:
+            session.rollback()
+
+
 def _report(session, study, breakdown, from_rows: bool) -> dict:
     session.info[kept.COUNT_FROM_ROWS] = from_rows
     try:
