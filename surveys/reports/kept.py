@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, text
+from sqlalchemy import BigInteger, and_, cast, func, literal, or_, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -44,7 +44,7 @@ class KeptCounts:
             self.answer_sets[wave_id].append(list(keys))
         self._rows: dict[tuple[str, str], list[Row]] = defaultdict(list)
         for dim, grp, figure, k1, k2, k3, k4, n in rows:
-            self._rows[(figure, dim)].append((grp, k1, k2, k3, k4, int(n)))
+            self._rows[(figure, dim)].append((grp, k1, k2, k3, k4, n))
 
     def rows(self, figure: str, dim: str = NO_BREAKDOWN) -> list[Row]:
         return self._rows.get((figure, dim), [])
@@ -62,9 +62,10 @@ def read(session: Session, study: Study, dim: str | None) -> KeptCounts:
     if dim:
         wanted = or_(wanted, t.dim == literal(dim))
     keys = (t.dim, t.grp, t.figure, t.k1, t.k2, t.k3, t.k4)
+    # sum(bigint) is numeric: cast back, so tens of thousands of counts are ints, not Decimals.
     rows = session.execute(
-        select(*keys, func.sum(t.n)).where(t.study_id == study.id, wanted)
-        .group_by(*keys).having(func.sum(t.n) != 0))
+        select(*keys, cast(func.sum(t.n), BigInteger)).where(t.study_id == study.id, wanted)
+        .group_by(*keys).having(func.sum(t.n) != 0)).all()
     s = report_answer_sets.c
     sets = session.execute(select(s.wave_id, s["keys"]).where(
         s.wave_id.in_([w.id for w in study.waves])).order_by(s.wave_id, s.position))
