@@ -14,7 +14,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import BigInteger, and_, cast, func, literal, or_, select, text
 from sqlalchemy.exc import OperationalError
@@ -29,7 +28,7 @@ _KEY = "surveys.kept_counts"
 COUNT_FROM_ROWS = "surveys.count_from_rows"
 NO_BREAKDOWN = ""
 
-Row = tuple[Any, str | None, str | None, str | None, str | None, int]
+Row = list  # [group, k1, k2, k3, k4, n]
 
 
 class KeptCounts:
@@ -42,9 +41,8 @@ class KeptCounts:
         self.answer_sets: dict[int, list[list[str]]] = defaultdict(list)
         for wave_id, keys in answer_sets:
             self.answer_sets[wave_id].append(list(keys))
-        self._rows: dict[tuple[str, str], list[Row]] = defaultdict(list)
-        for dim, grp, figure, k1, k2, k3, k4, n in rows:
-            self._rows[(figure, dim)].append((grp, k1, k2, k3, k4, n))
+        self._rows: dict[tuple[str, str], list[Row]] = {
+            (figure, dim): items for figure, dim, items in rows}
 
     def rows(self, figure: str, dim: str = NO_BREAKDOWN) -> list[Row]:
         return self._rows.get((figure, dim), [])
@@ -62,10 +60,17 @@ def read(session: Session, study: Study, dim: str | None) -> KeptCounts:
     if dim:
         wanted = or_(wanted, t.dim == literal(dim))
     keys = (t.dim, t.grp, t.figure, t.k1, t.k2, t.k3, t.k4)
-    # sum(bigint) is numeric: cast back, so tens of thousands of counts are ints, not Decimals.
+    # sum(bigint) is numeric: cast back, so the counts are ints, not Decimals.
+    summed = (select(*keys, cast(func.sum(t.n), BigInteger).label("n"))
+              .where(t.study_id == study.id, wanted)
+              .group_by(*keys).having(func.sum(t.n) != 0).subquery())
+    # One JSON array of [group, k1, k2, k3, k4, n] per figure and breakdown: tens of
+    # thousands of counts (by site) are parsed in C, not made into rows one by one.
+    c = summed.c
     rows = session.execute(
-        select(*keys, cast(func.sum(t.n), BigInteger)).where(t.study_id == study.id, wanted)
-        .group_by(*keys).having(func.sum(t.n) != 0)).all()
+        select(c.figure, c.dim,
+               func.json_agg(func.json_build_array(c.grp, c.k1, c.k2, c.k3, c.k4, c.n)))
+        .group_by(c.figure, c.dim))
     s = report_answer_sets.c
     sets = session.execute(select(s.wave_id, s["keys"]).where(
         s.wave_id.in_([w.id for w in study.waves])).order_by(s.wave_id, s.position))
