@@ -13,7 +13,8 @@ extends the study's end date, so it counts until that date has passed.
 - removed: the participant record itself, i.e. the reference, site,
   completion date, language, email, phone and the baselines of the study's
   measures (the `<key>_end` values stored for them); every appointment; every
-  invitation (so their personal links stop working); unfinished web responses.
+  invitation (so their personal links stop working); unfinished web responses; the
+  report's counts of what was removed (folded at once, see `reports.kept.fold`).
 - kept, anonymous: submitted responses stay as unlinked responses (no
   participant, invitation, reference or staff member attached), with the
   free-text answers removed, because a client may have written something
@@ -52,6 +53,7 @@ from surveys.models import (
     Study,
     Wave,
 )
+from surveys.reports import kept
 from surveys.studies.instruments import instrument as kept_or_shipped
 from surveys.studies.measures import cohort_column
 
@@ -264,4 +266,8 @@ def erase_participant(
     session.expunge(participant)
     session.execute(delete(Participant).where(Participant.id == participant.id)
                     .execution_options(synchronize_session=False))
+    # The report's kept counts (PostgreSQL) hold each answer's text, and appended rows
+    # would keep what was just taken away until the scheduler folds them: fold now, so a
+    # count that falls to zero (a free-text answer, say) is gone with the answer.
+    kept.fold(session)
     return report
