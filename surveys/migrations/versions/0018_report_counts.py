@@ -321,7 +321,9 @@ BEGIN
           prefix=_WAVES_CHANGED)}
     RETURN NULL;
 END $$;
-CREATE FUNCTION report_counts_recount(study integer) RETURNS void LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
+CREATE FUNCTION report_counts_recount(study integer) RETURNS void LANGUAGE plpgsql
+-- A whole study at once (the backfill, check-counts): room to hash it, not sort it.
+SET jit = off SET work_mem = '256MB' AS $$
 BEGIN
     DELETE FROM report_counts WHERE study_id = study;
     {_add(*_everything_of('(SELECT * FROM participants WHERE study_id = study)', 1),
