@@ -255,6 +255,12 @@ _LAST_OUTCOME = """
               FROM (SELECT invitation_id FROM {rows} GROUP BY invitation_id) c) t
      WHERE i.id = t.invitation_id AND i.last_outcome IS DISTINCT FROM t.outcome;"""
 
+def _on_both(update: str) -> str:
+    """`update` (a statement over `{rows}`) for the new rows and for the old ones."""
+    return (f"IF TG_OP <> 'DELETE' THEN {update.format(rows='new_rows')} END IF;\n"
+            f"    IF TG_OP <> 'INSERT' THEN {update.format(rows='old_rows')} END IF;")
+
+
 _UNLINKED = ("(SELECT r.* FROM responses r JOIN waves w ON w.id = r.wave_id "
              "WHERE w.study_id = study AND r.participant_id IS NULL)")
 _WAVE = "(SELECT * FROM responses WHERE wave_id = wave)"
@@ -300,15 +306,13 @@ BEGIN
     {_NOTHING_CHANGED}
     {_both(lambda rows, sign: _responses(rows, 'participants', sign) + _UNION
            + _joint(rows, 'participants', sign))}
-    IF TG_OP <> 'DELETE' THEN {_ANSWERED.format(rows='new_rows')} END IF;
-    IF TG_OP <> 'INSERT' THEN {_ANSWERED.format(rows='old_rows')} END IF;
+    {_on_both(_ANSWERED)}
     RETURN NULL;
 END $$;
 CREATE FUNCTION report_counts_call_attempts() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
     {_NOTHING_CHANGED}
-    IF TG_OP <> 'DELETE' THEN {_LAST_OUTCOME.format(rows='new_rows')} END IF;
-    IF TG_OP <> 'INSERT' THEN {_LAST_OUTCOME.format(rows='old_rows')} END IF;
+    {_on_both(_LAST_OUTCOME)}
     RETURN NULL;
 END $$;
 CREATE FUNCTION report_counts_waves() RETURNS trigger LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
@@ -352,7 +356,8 @@ $$;
 """
 
 
-def _statement_triggers(table: str, function: str) -> str:
+def _statement_triggers(table: str, function: str,
+                        events: tuple[str, ...] = ("INSERT", "UPDATE", "DELETE")) -> str:
     """INSERT, UPDATE and DELETE statement triggers with transition tables. Named
     `<table>_count_*` so they run before `<table>_regroup_*` and `*_push_baseline`."""
     return "\n".join(
@@ -360,7 +365,8 @@ def _statement_triggers(table: str, function: str) -> str:
         f"REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION {function}();"
         for event, refs in (("INSERT", "NEW TABLE AS new_rows"),
                             ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-                            ("DELETE", "OLD TABLE AS old_rows")))
+                            ("DELETE", "OLD TABLE AS old_rows"))
+        if event in events)
 
 
 PUSH_BASELINE = f"""
@@ -401,12 +407,7 @@ PG_TRIGGERS = f"""
 -- Trigger statements are planned for each call, a few rows or a bulk load alike; at a
 -- bulk load's estimated cost PostgreSQL compiles them (JIT) for longer than they run.
 ALTER FUNCTION participants_appointment_groups(integer[]) SET jit = off;
-CREATE TRIGGER participants_count_insert AFTER INSERT ON participants
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION report_counts_participants();
-CREATE TRIGGER participants_count_update AFTER UPDATE ON participants
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION report_counts_participants();
+{_statement_triggers('participants', 'report_counts_participants', ('INSERT', 'UPDATE'))}
 CREATE TRIGGER participants_count_delete BEFORE DELETE ON participants
     FOR EACH ROW EXECUTE FUNCTION report_counts_participant_gone();
 {_statement_triggers('appointments', 'report_counts_appointments')}
