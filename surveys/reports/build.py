@@ -119,8 +119,7 @@ def frequency(
     else:
         table.blocks.append(OneWay(tuple((c.key, "count") for c in categories),
                                    (TOTAL, "count")))
-    for row in table.rows:
-        table.add_percent(row.key, "count", "percent", (TOTAL, "count"))
+    table.add_percents([("count", "percent")], TOTAL)
     if not_answered:
         table.rows.append(Row(NOT_ANSWERED, t(N_("Asked but not answered (not in the base)"),
                                               language), {"count": not_answered}, kind="other"))
@@ -200,9 +199,7 @@ def crosstab(
     for net in nets:
         for k in [*count_keys, ALL_COUNT]:
             table.blocks.append(Derived((net.key, k), tuple((m, k) for m in net.members)))
-    for row in rows:
-        for g in [*keys, ALL]:
-            table.add_percent(row.key, f"{g}:count", f"{g}:percent", (TOTAL, f"{g}:count"))
+    table.add_percents([(f"{g}:count", f"{g}:percent") for g in [*keys, ALL]], TOTAL)
     low = [g.label for g in groups if 0 < bases[g.key] < LOW_BASE]
     if low:
         table.notes.append(t(N_("[u] low reliability: the base of {groups} is under {n}, so "

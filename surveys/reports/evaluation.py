@@ -584,6 +584,10 @@ def _attrition_scales(study: Study) -> list:
     return [m for m in study.measures if m.kind == "scale" and m.baseline]
 
 
+# The kept counts start_attrition_checks reads (queries.end_scores_by_response).
+ATTRITION_FIGURES = ("attrition",)
+
+
 def start_attrition_checks(session: Session, study: Study, wave: Wave,
                            pool: Executor) -> list[Future]:
     """Count the scores the attrition check compares and start its tests on `pool`, one per
@@ -703,17 +707,19 @@ def evaluation_report(
     follow_wave = wave_by_code(study, follow_up)  # an unknown wave fails before any work
     split = Breakdown(breakdown, language, tuple(study.arms or ())) if breakdown else None
     dim = queries.dimension(study, breakdown)  # a column of participants
-    with (reading_kept_counts(session, study, breakdown),
-          ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                             thread_name_prefix="attrition") as pool):
-        # Started first, worked out while the rest is counted (start_attrition_checks); if
-        # counting fails here, the missing section tries again and says what failed.
-        attrition = (_guarded_section(session, "attrition check", language,
-                                      lambda: start_attrition_checks(session, study,
-                                                                     follow_wave, pool))
-                     if _attrition_scales(study) else None)
-        return _report(session, study, follow_up, language, publication, breakdown,
-                       evaluator, split, dim, attrition)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                            thread_name_prefix="attrition") as pool:
+        # Started first, from their own few kept counts, and worked out while the rest is
+        # read and counted (start_attrition_checks); if counting fails here, the missing
+        # section tries again and says what failed.
+        with reading_kept_counts(session, study, None, figures=ATTRITION_FIGURES):
+            attrition = (_guarded_section(session, "attrition check", language,
+                                          lambda: start_attrition_checks(session, study,
+                                                                         follow_wave, pool))
+                         if _attrition_scales(study) else None)
+        with reading_kept_counts(session, study, breakdown):
+            return _report(session, study, follow_up, language, publication, breakdown,
+                           evaluator, split, dim, attrition)
 
 
 def _report(session: Session, study: Study, follow_up: str, language: str, publication: bool,

@@ -12,10 +12,25 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import BigInteger, and_, cast, func, literal, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    Numeric,
+    Text,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -27,15 +42,18 @@ _KEY = "surveys.kept_counts"
 # Set in a session's info to build its reports from rows (the tests' and check's comparison).
 COUNT_FROM_ROWS = "surveys.count_from_rows"
 NO_BREAKDOWN = ""
+# Read, not kept: the paired values summed by direction of change (see `read`).
+DIRECTION = "direction"
 
-Row = list  # [group, k1, k2, k3, k4, n]
+Row = tuple  # (group, k1, k2, k3, k4, n)
 
 
 class KeptCounts:
     """Figures of one study: figure -> breakdown ('' for none) -> (group, k1..k4, n) rows."""
 
-    def __init__(self, study: Study, rows, answer_sets=()) -> None:
+    def __init__(self, study: Study, rows, answer_sets=(), figures: Sequence[str] = ()) -> None:
         self.study_id = study.id
+        self.figures = frozenset(figures)  # the only figures read, if any are named
         self.wave_ids = {w.id for w in study.waves}
         # Per wave: the sets of questions its "joint" rows count together, in order.
         self.answer_sets: dict[int, list[list[str]]] = defaultdict(list)
@@ -45,6 +63,8 @@ class KeptCounts:
             (figure, dim): items for figure, dim, items in rows}
 
     def rows(self, figure: str, dim: str = NO_BREAKDOWN) -> list[Row]:
+        if self.figures and figure not in self.figures:  # not read: none is not zero
+            raise LookupError(f"kept figure {figure!r} was not read")
         return self._rows.get((figure, dim), [])
 
     def total(self, figure: str, **keys: str) -> int:
@@ -54,37 +74,62 @@ class KeptCounts:
                    if all(row[1 + names.index(k)] == v for k, v in keys.items()))
 
 
-def read(session: Session, study: Study, dim: str | None) -> KeptCounts:
+def read(session: Session, study: Study, dim: str | None,
+         figures: Sequence[str] = ()) -> KeptCounts:
+    """The study's kept counts, with no breakdown and in `dim`; only `figures` if given."""
     t = report_counts.c
     wanted = or_(t.dim == NO_BREAKDOWN, and_(t.dim == "site", t.figure == "people"))
     if dim:
         wanted = or_(wanted, t.dim == literal(dim))
+    if figures:
+        wanted = and_(wanted, t.figure.in_(figures))
     keys = (t.dim, t.grp, t.figure, t.k1, t.k2, t.k3, t.k4)
+    # A breakdown's paired values (97 sites x 3 measures x 11 x 11 scores) are only ever
+    # read as directions: summed below, per group, wave, slot and sign of the change.
+    mine = and_(t.study_id == study.id, wanted,
+                or_(t.figure != "pair", t.dim == NO_BREAKDOWN))
+    # Folded rows hold one count per key; the scheduler's tidy folds every pass, so a
+    # study usually has no fresh rows and its counts are read as they are. Only with fresh
+    # rows are they summed per key (PostgreSQL runs just one branch: a one-time filter).
+    fresh = exists().where(t.study_id == study.id, not_(t.folded))
+    as_folded = select(*keys, t.n).where(mine, t.folded, t.n != 0, not_(fresh))
     # sum(bigint) is numeric: cast back, so the counts are ints, not Decimals.
-    summed = (select(*keys, cast(func.sum(t.n), BigInteger).label("n"))
-              .where(t.study_id == study.id, wanted)
-              .group_by(*keys).having(func.sum(t.n) != 0).subquery())
-    # One JSON array of [group, k1, k2, k3, k4, n] per figure and breakdown: tens of
-    # thousands of counts (by site) are parsed in C, not made into rows one by one.
-    c = summed.c
+    total = cast(func.sum(t.n), BigInteger)
+    as_summed = (select(*keys, total.label("n")).where(mine, fresh)
+                 .group_by(*keys).having(total != 0))
+    # The figure DIRECTION: k3 = -1, 0 or 1; pairs missing either value are left out.
+    change = func.sign(cast(t.k4, Numeric) - cast(t.k3, Numeric))
+    directions = (
+        select(t.dim, t.grp, literal(DIRECTION).label("figure"), t.k1, t.k2,
+               cast(change, Text).label("k3"), null().label("k4"), total.label("n"))
+        .where(t.study_id == study.id, t.dim == literal(dim or NO_BREAKDOWN),
+               t.figure == "pair", t.k3.is_not(None), t.k4.is_not(None))
+        .group_by(t.dim, t.grp, t.k1, t.k2, change).having(total != 0))
+    parts = [as_folded, as_summed, *([directions] if not figures else [])]
+    kept = union_all(*parts).subquery().c
+    # One array per column, figure and breakdown: tens of thousands of counts (by site)
+    # are parsed in C, not made into rows one by one.
     rows = session.execute(
-        select(c.figure, c.dim,
-               func.json_agg(func.json_build_array(c.grp, c.k1, c.k2, c.k3, c.k4, c.n)))
-        .group_by(c.figure, c.dim))
+        select(kept.figure, kept.dim, *(func.array_agg(k) for k in (
+            kept.grp, kept.k1, kept.k2, kept.k3, kept.k4, kept.n)))
+        .group_by(kept.figure, kept.dim)).all()
     s = report_answer_sets.c
     sets = session.execute(select(s.wave_id, s["keys"]).where(
         s.wave_id.in_([w.id for w in study.waves])).order_by(s.wave_id, s.position))
-    return KeptCounts(study, rows, sets)
+    return KeptCounts(study, [(figure, d, list(zip(*columns, strict=True)))
+                              for figure, d, *columns in rows], sets, figures)
 
 
 @contextmanager
-def reading_kept_counts(session: Session, study: Study, dim: str | None) -> Iterator[None]:
-    """Within: `queries` answer from the kept counts of `study` (PostgreSQL only)."""
+def reading_kept_counts(session: Session, study: Study, dim: str | None,
+                        figures: Sequence[str] = ()) -> Iterator[None]:
+    """Within: `queries` answer from the kept counts of `study` (PostgreSQL only); only
+    those of `figures`, if given (the rest count from rows)."""
     if (session.get_bind().dialect.name != "postgresql" or _KEY in session.info
             or session.info.get(COUNT_FROM_ROWS)):
         yield
         return
-    session.info[_KEY] = read(session, study, dim)
+    session.info[_KEY] = read(session, study, dim, figures)
     try:
         yield
     finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -42,7 +42,13 @@ from surveys.models import (
     Study,
     Wave,
 )
-from surveys.reports.kept import NO_BREAKDOWN, KeptCounts, kept_for, store_answer_sets
+from surveys.reports.kept import (
+    DIRECTION,
+    NO_BREAKDOWN,
+    KeptCounts,
+    kept_for,
+    store_answer_sets,
+)
 
 SUBMITTED = "submitted"
 # How calling ended for a telephone wave's unanswered questionnaire (invitation_statuses).
@@ -370,6 +376,21 @@ def parse_stored(text: str | None) -> Any:
     return None if value in ("", []) else value
 
 
+def stored_parser() -> Callable[[str | None], Any]:
+    """`parse_stored` for one report's reading: the same few answer texts repeat across
+    every group of a breakdown (97 sites), so each is parsed once (lists copied)."""
+    parsed: dict[str | None, Any] = {}
+
+    def parse(text: str | None) -> Any:
+        try:
+            value = parsed[text]
+        except KeyError:
+            value = parsed[text] = parse_stored(text)
+        return list(value) if isinstance(value, list) else value
+
+    return parse
+
+
 def answer_groups(
     session: Session,
     wave: Wave,
@@ -457,6 +478,7 @@ def _add_up(joint, clusters, rows, out) -> list:
     """rows: (cluster index, group, version, stored answer texts, n): each routed set's
     (group, version, {question: answer}, n) added into `out`."""
     sums: list[dict[tuple, int]] = [defaultdict(int) for _ in out]
+    parse = stored_parser()
     for k, group_value, version, texts, n in rows:
         stored = dict(zip(clusters[k], texts, strict=True))
         for i, qs in joint:
@@ -465,7 +487,7 @@ def _add_up(joint, clusters, rows, out) -> list:
     for i, qs in joint:
         for (group_value, version, *values), n in sums[i].items():
             out[i].append((group_value, version,
-                           {q: parse_stored(v) for q, v in zip(qs, values, strict=True)}, n))
+                           {q: parse(v) for q, v in zip(qs, values, strict=True)}, n))
     return out
 
 
@@ -553,9 +575,10 @@ def _kept_single_answers(
     wave_key, wanted = str(wave.id), set(question_ids)
     out: dict[str, list] = {q: [] for q in question_ids}
     answered: dict[tuple[str, Any, str], int] = defaultdict(int)
+    parse = stored_parser()
     for g, w, version, q, text_value, n in kept.rows("answer", dim_key):
         if w == wave_key and q in wanted:
-            out[q].append((g, version, {q: parse_stored(text_value)}, n))
+            out[q].append((g, version, {q: parse(text_value)}, n))
             answered[(q, g, version)] += n
     for g, w, version, _, _, n in kept.rows("responses", dim_key):
         if w == wave_key:
@@ -712,9 +735,10 @@ def paired_directions(
         better = 1 if higher_is_better(measure) else -1
         names = {better: "improved", -better: "deteriorated", 0: "same"}
         out: dict[tuple[Any, str], int] = defaultdict(int)
-        for group, (_, _, b, f), n in kept_pairs(kept, wave.id, measure.slot, key):
-            if b is not None and f is not None:
-                out[(group, names[(f > b) - (f < b)])] += n
+        wave_key, slot_key = str(wave.id), str(measure.slot)
+        for group, w, slot, sign, _, n in kept.rows(DIRECTION, key):
+            if w == wave_key and slot == slot_key:
+                out[(group, names[int(sign)])] += n
         return dict(out)
     up, down = (follow > baseline, follow < baseline)
     if not higher_is_better(measure):

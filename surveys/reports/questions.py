@@ -59,11 +59,6 @@ def _instrument(session: Session, name: str, version: str | None) -> Instrument 
         return None
 
 
-def _hashable(answers: dict[str, Any]) -> tuple:
-    return tuple(sorted(
-        (k, tuple(v) if isinstance(v, list) else v) for k, v in answers.items()))
-
-
 def dependencies(instrument: Instrument, question: Question) -> list[str]:
     """Every question whose answer decides whether `question` is asked (transitively)."""
     found: list[str] = []
@@ -149,8 +144,11 @@ def count_question(
     # instrument and its routing walk are worked out once per distinct pair.
     asked: dict[tuple, bool] = {}
     versions: dict[str | None, Instrument] = {}
+    ids = [question.id, *deps]
     for group, version, answers, n in groups:
-        key = (version, _hashable(answers))
+        # The rows of one question all answer the same ids: their values make the key.
+        key = (version, *[tuple(v) if isinstance(v, list) else v
+                          for v in map(answers.get, ids)])
         if key not in asked:
             if version not in versions:
                 versions[version] = _instrument(session, instrument.name, version) or instrument

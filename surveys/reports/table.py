@@ -169,6 +169,23 @@ class Table:
         )
         self.blocks.append(Derived((row_key, percent_key), ((row_key, count_key), base)))
 
+    def add_percents(self, columns: Sequence[tuple[str, str]], base_row: str) -> None:
+        """`add_percent` for every row and (count, percent) column pair, each over the count
+        in the same column of `base_row`: a table by site fills 10,000 of them at once."""
+        base = self.row(base_row).cells
+        blocks = self.blocks
+        for row in self.rows:
+            cells = row.cells
+            for count_key, percent_key in columns:
+                count, base_value = cells.get(count_key), base.get(count_key)
+                cells[percent_key] = (
+                    percent_half_up(count, base_value)
+                    if isinstance(count, int) and isinstance(base_value, int)
+                    else None
+                )
+                blocks.append(Derived((row.key, percent_key),
+                                      ((row.key, count_key), (base_row, count_key))))
+
     # Output -----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:

@@ -212,20 +212,48 @@ def _report(session, study, breakdown, from_rows: bool) -> dict:
         session.info.pop(kept.COUNT_FROM_ROWS, None)
 
 
+def _same_reports(session, state: str) -> None:
+    for study in session.scalars(select(Study).order_by(Study.id)):
+        for breakdown in (None, *DIMENSIONS):
+            if breakdown == "arm" and not study.arms:
+                continue
+            assert (_report(session, study, breakdown, from_rows=False)
+                    == _report(session, study, breakdown, from_rows=True)), (
+                state, study.slug, breakdown)
+
+
 @postgresql_only
 def test_reports_from_kept_counts_are_reports_from_rows(demo_sessions):
+    t = report_counts.c
     with demo_sessions() as session:
         try:
-            _writes(session)
-            for study in session.scalars(select(Study).order_by(Study.id)):
-                for breakdown in (None, *DIMENSIONS):
-                    if breakdown == "arm" and not study.arms:
-                        continue
-                    assert (_report(session, study, breakdown, from_rows=False)
-                            == _report(session, study, breakdown, from_rows=True)), (
-                        study.slug, breakdown)
+            _writes(session)  # its last check recounts: everything is folded
+            # Fresh rows on top, unfolded: a report sums them with the folded ones.
+            study = session.scalar(select(Study).order_by(Study.id))
+            moved = _some(session, Participant, 2, Participant.study_id == study.id,
+                          Participant.site.is_not(None))
+            session.execute(update(Participant).where(Participant.id == moved[0].id)
+                            .values(site=moved[1].site, baseline_1=func.coalesce(
+                                Participant.baseline_1, 0) + 1))
+            session.execute(update(Response).where(Response.participant_id == moved[1].id)
+                            .values(score_1=func.coalesce(Response.score_1, 5) + 2))
+            session.flush()
+            assert session.scalar(select(func.count()).where(~t.folded)) > 0
+            _same_reports(session, "with fresh rows")
+            kept.fold(session)
+            assert session.scalar(select(func.count()).where(~t.folded)) == 0
+            _same_reports(session, "folded")
         finally:
             session.rollback()
+
+
+def test_a_figure_not_read_is_an_error_not_zero(demo_sessions):
+    with demo_sessions() as session:
+        study = session.scalar(select(Study).order_by(Study.id))
+        counts = kept.KeptCounts(study, [("attrition", "", [])], figures=("attrition",))
+        assert counts.rows("attrition") == []
+        with pytest.raises(LookupError, match="'answer' was not read"):
+            counts.rows("answer")
 
 
 def _check_counts(demo_url, tmp_path, *args):
