@@ -596,10 +596,25 @@ def scheduler_only():
     click.echo(f"Dispatcher running every {ext['surveys.settings'].dispatch_interval} s; "
                "press Ctrl+C to stop.")
     dispatcher = make_scheduler(ext["surveys.session_factory"], ext["surveys.clock"],
-                                ext["surveys.settings"], ext["surveys.mailer"], blocking=True)
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        dispatcher.start()
+                                ext["surveys.settings"], ext["surveys.mailer"])
+    stop = _stop_on_signals()
+    dispatcher.start()  # in its own thread: this one only waits for a signal
+    while not stop.wait(0.5):
+        pass
     _stop_dispatcher(dispatcher)
+
+
+def _stop_on_signals():
+    """An event set by Ctrl+C (SIGINT) or a service manager's SIGTERM. Not left to
+    KeyboardInterrupt: APScheduler catches any exception raised while it submits a job, so
+    an interrupt landing there was swallowed and the process ran on."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
 
 
 def _stop_dispatcher(dispatcher) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,25 @@ def test_an_unexpected_fault_is_one_line_and_the_details_go_to_a_log(
     assert "Traceback" not in result.output
     log = (tmp_path / "cli-errors.log").read_text()
     assert "Traceback" in log and "something inside broke" in log
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_scheduler_stops_cleanly_on_ctrl_c_and_on_a_service_managers_signal(
+    cli, database_url, tmp_path, sig
+):
+    cli("db", "upgrade")
+    env = {**os.environ, "SURVEYS_DATABASE_URL": database_url,
+           "SURVEYS_SECRET_KEY": "contract-test-secret", "SURVEYS_DISPATCH_INTERVAL": "1",
+           "SURVEYS_INSTANCE_PATH": str(tmp_path / "instance")}
+    process = subprocess.Popen([SURVEYS, "scheduler"], env=env, cwd=tmp_path, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert "Dispatcher running every 1 s" in process.stdout.readline()
+        time.sleep(2.5)  # a few passes, so the signal can land while one is submitted
+        process.send_signal(sig)
+        assert process.wait(timeout=30) == 0, process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
