@@ -123,8 +123,8 @@ def read(session: Session, study: Study, dim: str | None,
 @contextmanager
 def reading_kept_counts(session: Session, study: Study, dim: str | None,
                         figures: Sequence[str] = ()) -> Iterator[None]:
-    """Within: `queries` answer from the kept counts of `study` (PostgreSQL only); only
-    those of `figures`, if given (the rest count from rows)."""
+    """Within: `queries` answer from the kept counts of `study` (PostgreSQL only). With
+    `figures`, only those are read: asking for any other raises LookupError."""
     if (session.get_bind().dialect.name != "postgresql" or _KEY in session.info
             or session.info.get(COUNT_FROM_ROWS)):
         yield
