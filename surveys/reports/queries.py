@@ -762,10 +762,11 @@ def _int(text: str | None) -> int | None:
     return None if text is None else int(text)
 
 
-def kept_pairs(kept: KeptCounts, wave_id: int, slot: int, dim_key: str = NO_BREAKDOWN):
+def kept_pairs(kept: KeptCounts, wave_id: int, slot: int):
     """(group, (wave, slot, stored value, follow-up value), n) of a wave's linked responses
-    with either value in a measure's slot, from the kept counts ("pair")."""
+    with either value in a measure's slot, from the kept counts ("pair"), with no
+    breakdown: broken down, pairs are read only as directions (kept.DIRECTION)."""
     wave, slot_key = str(wave_id), str(slot)
-    for group, w, s, b, f, n in kept.rows("pair", dim_key):
+    for group, w, s, b, f, n in kept.rows("pair"):
         if w == wave and s == slot_key:
             yield group, (w, s, _int(b), _int(f)), n
