@@ -6,7 +6,9 @@ outcomes, a work-ability score), an invitation per client and wave (wave 1 answe
 wave 2 a mix of answered, closed and open) and a submitted response per answered
 invitation (data.add_responses: the measures' answers and a few others; the triggers of
 migration 0009 fill the scores). Bulk SQL, so no report-data stamp is written and nothing
-is cached: every build below is a real one.
+is cached: every build below is a real one. On PostgreSQL the loader then does what a
+study's first report and the scheduler's next pass would: stores the waves' answer sets and
+folds the kept counts (decision 0013).
 
 Ours, in a child process (median of `repeats`): `evaluation_report` as the page, API and
 CLI build it, for each variant (no breakdown, then by site, channel, language and
