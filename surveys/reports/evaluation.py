@@ -287,8 +287,7 @@ def referral_section(session: Session, study: Study, language: str) -> Section:
         outcome.rows.append(Row(key, t(labels[key], language), {"count": totals[key]}))
     outcome.rows.append(Row(TOTAL, t(N_("Eligible referrals (base)"), language),
                             {"count": totals["eligible_referrals"]}, kind="total"))
-    for row in outcome.rows:
-        outcome.add_percent(row.key, "count", "percent", (TOTAL, "count"))
+    outcome.add_percents([("count", "percent")], TOTAL)
     # The same figures as the site table's total row: hidden where that row is hidden.
     outcome.mirror = {(k, "count"): (table.id, (TOTAL, k)) for k in outcome_keys}
     outcome.mirror[(TOTAL, "count")] = (table.id, (TOTAL, "eligible_referrals"))
@@ -540,8 +539,7 @@ def linkage_table(study: Study, linkage: dict, language: str) -> Table:
                                    (TOTAL, f"{c}:count")))
         table.blocks.append(Derived(("unlinked", f"{c}:count"),
                                     tuple((k, f"{c}:count") for k in unlinked)))
-        for row in table.rows:
-            table.add_percent(row.key, f"{c}:count", f"{c}:percent", (TOTAL, f"{c}:count"))
+        table.add_percents([(f"{c}:count", f"{c}:percent")], TOTAL)
     table.notes.append(t(N_("Unlinked responses are kept and counted, but cannot be paired with "
                             "a score stored at the end of the intervention.")
                          if baseline_at_end_of_intervention(study) else

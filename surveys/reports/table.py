@@ -112,6 +112,13 @@ class RestsOn:
 Block = OneWay | TwoWay | Independent | Derived | RestsOn
 
 
+def _percent(count: Any, base: Any) -> int | None:
+    """A whole per cent of two counts; None unless both are counts (hidden, not available)."""
+    if isinstance(count, int) and isinstance(base, int):
+        return percent_half_up(count, base)
+    return None
+
+
 @dataclass
 class Table:
     id: str
@@ -160,13 +167,8 @@ class Table:
 
     def add_percent(self, row_key: str, count_key: str, percent_key: str, base: Cell) -> None:
         """Fill a per cent cell from a count cell and a base cell, and record the dependency."""
-        count = self.value(row_key, count_key)
-        base_value = self.value(*base)
-        self.row(row_key).cells[percent_key] = (
-            percent_half_up(count, base_value)
-            if isinstance(count, int) and isinstance(base_value, int)
-            else None
-        )
+        self.row(row_key).cells[percent_key] = _percent(self.value(row_key, count_key),
+                                                        self.value(*base))
         self.blocks.append(Derived((row_key, percent_key), ((row_key, count_key), base)))
 
     def add_percents(self, columns: Sequence[tuple[str, str]], base_row: str) -> None:
@@ -177,12 +179,7 @@ class Table:
         for row in self.rows:
             cells = row.cells
             for count_key, percent_key in columns:
-                count, base_value = cells.get(count_key), base.get(count_key)
-                cells[percent_key] = (
-                    percent_half_up(count, base_value)
-                    if isinstance(count, int) and isinstance(base_value, int)
-                    else None
-                )
+                cells[percent_key] = _percent(cells.get(count_key), base.get(count_key))
                 blocks.append(Derived((row.key, percent_key),
                                       ((row.key, count_key), (base_row, count_key))))
 
